@@ -1,0 +1,35 @@
+"""The Celery application and every periodic job (the one beat schedule).
+
+Periodic jobs are sweepers: each finds due rows and fans out one task per row, so that one
+failure never blocks the rest (STYLE.md #9). Run exactly one beat process.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("dangjian")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Every periodic job of the platform, in Asia/Shanghai time.
+app.conf.beat_schedule = {}
+
+
+def beat(name: str, task: str, schedule, **options) -> None:
+    """Declare one periodic job. Apps add theirs below, in this file only."""
+    app.conf.beat_schedule[name] = {"task": task, "schedule": schedule, "options": options}
+
+
+# --- organizations ---
+# --- members ---
+# --- meetings ---
+# --- notifications ---
+# --- assessments ---
+# --- reports ---
+_ = crontab  # used by the declarations above as apps add them
