@@ -1,7 +1,9 @@
 """Build the demo county: `python manage.py seed_demo --seed N`.
 
-Each app contributes its part in `apps/<app>/demo.py` with a function `seed(ctx)`, run in the
-order of APPS below inside one transaction. The same seed gives the same county.
+Each app contributes its part in `apps/<app>/demo.py`; the steps below run in this order inside
+one transaction. A step whose module or function does not exist yet is skipped. Each step draws
+from its own random generator (`ctx.rng`, reseeded per step from --seed and the step name), so
+the same seed gives the same county even when another app's step changes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from django.db import transaction
 
 from apps.core.periods import local_today
 
-APPS = ["organizations", "accounts", "members", "meetings", "assessments", "notifications", "reports"]
+STEPS = [
+    ("organizations", "seed_tree"),  # county, towns, ~300 branches, party groups, terms
+    ("members", "seed"),  # members for every branch, pipeline, transfers, dues, hours
+    ("organizations", "seed_committees"),  # committees (班子) from the members
+    ("accounts", "seed"),  # demo sign-ins, one per role
+    ("meetings", "seed"),  # two years of meetings
+    ("assessments", "seed"),
+    ("notifications", "seed"),
+    ("reports", "seed"),
+]
 
 
 @dataclass
@@ -50,16 +61,20 @@ class Command(BaseCommand):
         ctx = DemoContext(rng=random.Random(seed), today=local_today(), scale=scale, log=self.stdout.write)
         started = time.monotonic()
         with transaction.atomic():
-            for name in APPS:
+            for app, function in STEPS:
                 try:
-                    module = importlib.import_module(f"apps.{name}.demo")
+                    module = importlib.import_module(f"apps.{app}.demo")
                 except ModuleNotFoundError as exc:
-                    if exc.name != f"apps.{name}.demo":
+                    if exc.name != f"apps.{app}.demo":
                         raise
                     continue
-                step = time.monotonic()
-                module.seed(ctx)
-                self.stdout.write(f"  {name}: {time.monotonic() - step:.1f}s")
+                step = getattr(module, function, None)
+                if step is None:
+                    continue
+                ctx.rng = random.Random(f"{seed}:{app}.{function}")
+                began = time.monotonic()
+                step(ctx)
+                self.stdout.write(f"  {app}.{function}: {time.monotonic() - began:.1f}s")
         self.stdout.write(self.style.SUCCESS(f"Demo county ready in {time.monotonic() - started:.1f}s."))
         self._print_signins(ctx.signins)
 
