@@ -32,4 +32,6 @@ def beat(name: str, task: str, schedule, **options) -> None:
 # --- notifications ---
 # --- assessments ---
 # --- reports ---
+# Dashboard member rollup: every 15 minutes (about 2 s for a city, see docs/architecture.md).
+beat("dashboards-refresh-member-stats", "dashboards.refresh_member_stats", crontab(minute="*/15"))
 _ = crontab  # used by the declarations above as apps add them

@@ -1,0 +1,278 @@
+"""Reads of the dashboards app. Every figure comes from a rollup row of the org itself or of its
+direct children (by parent_id), so the cost does not grow with the size of the subtree.
+
+Callers authorize first (apps.accounts.scope.require); these selectors take an org already
+checked to be visible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from apps.core.periods import Period, PeriodKind, years_between
+from apps.dashboards.buckets import Dimension, dimension_map, dimensions
+from apps.dashboards.models import OrgMemberStat
+from apps.members.models import (
+    MEMBER_STATUSES,
+    PIPELINE_STATUSES,
+    PROBATIONARY_STATUSES,
+    Member,
+    MemberStatus,
+)
+from apps.organizations.models import Org, OrgType
+
+ROSTER = tuple(sorted(MEMBER_STATUSES))
+
+
+def latest_as_of() -> dt.date | None:
+    return OrgMemberStat.objects.order_by("-as_of").values_list("as_of", flat=True).first()
+
+
+def member_snapshot_for(period: Period | None) -> dt.date | None:
+    """The member snapshot that stands for `period`: the last one taken on or before its end
+    (the current snapshot for the current quarter). None when nothing was rolled up yet."""
+    qs = OrgMemberStat.objects.order_by("-as_of")
+    if period is not None:
+        qs = qs.filter(as_of__lte=period.end)
+    return qs.values_list("as_of", flat=True).first()
+
+
+def available_quarters(*, limit: int = 8) -> list[Period]:
+    """Quarters that have a member snapshot, newest first."""
+    days = (
+        OrgMemberStat.objects.order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .distinct()[: limit * 3]
+    )
+    seen: list[Period] = []
+    for day in days:
+        q = Period.containing(PeriodKind.QUARTER, day)
+        if q not in seen:
+            seen.append(q)
+    return seen[:limit]
+
+
+def member_stats_rows(*, org: Org, as_of: dt.date | None) -> dict[tuple[str, str], int]:
+    if as_of is None:
+        as_of = latest_as_of()
+    rows = OrgMemberStat.objects.filter(org=org, as_of=as_of).values_list(
+        "dimension", "bucket", "count"
+    )
+    return {(d, b): n for d, b, n in rows}
+
+
+# --- raw recomputation (the `check` mode and the tests' reference) -------------------------
+
+
+def classify(values: dict, as_of: dt.date) -> list[tuple[str, str]]:
+    """The (dimension, bucket) pairs one member row counts in, computed in Python."""
+    dims = dimension_map()
+    status = values["status"]
+    pairs: list[tuple[str, str]] = []
+    if status in {code for code, _ in dims["status"].buckets}:
+        pairs.append(("status", status))
+    if status not in MEMBER_STATUSES:
+        return pairs
+    pairs.append(("gender", values.get("gender") or "unknown"))
+    birth = values.get("birth_date")
+    if birth is None:
+        age_bucket = "unknown"
+    else:
+        age = years_between(birth, as_of)
+        limits = [
+            (30, "le30"),
+            (35, "31_35"),
+            (40, "36_40"),
+            (45, "41_45"),
+            (50, "46_50"),
+            (55, "51_55"),
+            (60, "56_60"),
+        ]
+        age_bucket = next((code for top, code in limits if age <= top), "ge61")
+    pairs.append(("age", age_bucket))
+    confirmed = values.get("confirmed_on")
+    if status in PROBATIONARY_STATUSES:
+        sen = "probationary"
+    elif confirmed is None or confirmed > as_of:
+        sen = "unknown"
+    else:
+        years = years_between(confirmed, as_of)
+        limits = [
+            (5, "lt5"),
+            (10, "5_9"),
+            (20, "10_19"),
+            (30, "20_29"),
+            (40, "30_39"),
+            (50, "40_49"),
+        ]
+        sen = next((code for top, code in limits if years < top), "ge50")
+    pairs.append(("seniority", sen))
+    for code in ("education", "occupation"):
+        if code in dims:
+            pairs.append((code, str(values.get(code) or "unknown")))
+    return pairs
+
+
+def _optional_columns() -> dict[str, str]:
+    from apps.dashboards.buckets import _choice_dimension
+
+    found = {}
+    for code, names in (
+        ("education", ("education",)),
+        ("occupation", ("occupation", "occupation_category", "job_category")),
+    ):
+        dim = _choice_dimension(code, code, names)
+        if dim is not None:
+            for name in names:
+                try:
+                    Member._meta.get_field(name)
+                except Exception:
+                    continue
+                found[code] = name
+                break
+    return found
+
+
+def member_stats_raw(*, org: Org, as_of: dt.date | None) -> dict[tuple[str, str], int]:
+    """Counts recomputed from raw member rows of the subtree (slow at scale: checks only)."""
+    if as_of is None:
+        return {}
+    qs = (
+        Member.objects.filter(party_group=org)
+        if org.org_type == OrgType.PARTY_GROUP
+        else Member.objects.filter(branch__path__startswith=org.path)
+    )
+    extra = _optional_columns()
+    fields = ["status", "gender", "birth_date", "confirmed_on", *extra.values()]
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in qs.values(*fields).iterator(chunk_size=5000):
+        values = dict(row)
+        for code, name in extra.items():
+            values[code] = row[name]
+        for pair in classify(values, as_of):
+            counts[pair] += 1
+    return dict(counts)
+
+
+# --- what the dashboard shows ---------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    dimension: Dimension
+    rows: list[dict]  # {"code", "label", "count", "share"}
+
+    @property
+    def code(self) -> str:
+        return self.dimension.code
+
+    @property
+    def label(self) -> str:
+        return self.dimension.label
+
+    @property
+    def total(self) -> int:
+        return sum(r["count"] for r in self.rows)
+
+
+@dataclass
+class MemberOverview:
+    org: Org
+    as_of: dt.date | None
+    totals: dict[str, int] = field(default_factory=dict)
+    series: list[Series] = field(default_factory=list)
+
+    def series_by_code(self) -> dict[str, Series]:
+        return {s.code: s for s in self.series}
+
+
+def _series(dim: Dimension, counts: dict[tuple[str, str], int]) -> Series:
+    known = {code for code, _ in dim.buckets}
+    rows = [
+        {"code": code, "label": label, "count": counts.get((dim.code, code), 0)}
+        for code, label in dim.buckets
+    ]
+    # Values the labels do not know (a new choice added by the members app) still count.
+    for (d, bucket), n in sorted(counts.items()):
+        if d == dim.code and bucket not in known:
+            rows.append({"code": bucket, "label": bucket, "count": n})
+    if dim.code != "status":
+        rows = [r for r in rows if r["count"] or r["code"] != "unknown"]
+    total = sum(r["count"] for r in rows) or 1
+    for r in rows:
+        r["share"] = round(100 * r["count"] / total, 1)
+    return Series(dim, rows)
+
+
+def totals_from(counts: dict[tuple[str, str], int]) -> dict[str, int]:
+    def status(*codes) -> int:
+        return sum(counts.get(("status", str(c)), 0) for c in codes)
+
+    return {
+        "party_members": status(*MEMBER_STATUSES),
+        "full": status(MemberStatus.FULL),
+        "probationary": status(*PROBATIONARY_STATUSES),
+        "pipeline": status(*PIPELINE_STATUSES),
+        "applicants": status(MemberStatus.APPLICANT),
+        "activists": status(MemberStatus.ACTIVIST),
+        "candidates": status(MemberStatus.CANDIDATE),
+        "suspended": status(MemberStatus.SUSPENDED),
+        "female": counts.get(("gender", "female"), 0),
+    }
+
+
+def member_overview(*, org: Org, as_of: dt.date | None) -> MemberOverview:
+    counts = member_stats_rows(org=org, as_of=as_of) if as_of else {}
+    return MemberOverview(
+        org=org,
+        as_of=as_of,
+        totals=totals_from(counts),
+        series=[_series(dim, counts) for dim in dimensions()],
+    )
+
+
+PIPELINE_STAGES = (
+    (MemberStatus.APPLICANT, "入党申请人"),
+    (MemberStatus.ACTIVIST, "入党积极分子"),
+    (MemberStatus.CANDIDATE, "发展对象"),
+    (MemberStatus.PROBATIONARY, "预备党员"),
+)
+
+
+def pipeline_rows(overview: MemberOverview) -> list[dict]:
+    status = {r["code"]: r["count"] for r in overview.series_by_code()["status"].rows}
+    rows = [
+        {"code": str(code), "label": label, "count": status.get(str(code), 0)}
+        for code, label in PIPELINE_STAGES
+    ]
+    rows[-1]["count"] += status.get(MemberStatus.PROBATION_EXTENDED, 0)
+    return rows
+
+
+def children_of(org: Org) -> list[Org]:
+    return list(Org.objects.filter(parent=org, abolished_on__isnull=True).order_by("path"))
+
+
+def children_member_rows(*, org: Org, as_of: dt.date | None) -> list[dict]:
+    """One row per direct child: the member figures of its whole subtree."""
+    kids = children_of(org)
+    by_org: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
+    if as_of and kids:
+        rows = OrgMemberStat.objects.filter(
+            as_of=as_of, org__in=[k.pk for k in kids], dimension__in=["status", "gender"]
+        ).values_list("org_id", "dimension", "bucket", "count")
+        for org_id, d, b, n in rows:
+            by_org[org_id][(d, b)] = n
+    return [{"org": kid, **totals_from(by_org.get(kid.pk, {}))} for kid in kids]
+
+
+def ancestors_visible(org: Org, user) -> list[Org]:
+    """The breadcrumb: ancestors of `org` the user may see, root first."""
+    from apps.accounts.scope import can_see
+
+    paths = org.ancestor_paths()
+    if not paths:
+        return []
+    return [a for a in Org.objects.filter(path__in=paths).order_by("path") if can_see(user, a)]

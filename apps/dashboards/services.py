@@ -1,0 +1,119 @@
+"""Writes of the dashboards app: refreshing the rollups (the only writers of its tables)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core.periods import Period, PeriodKind, local_today
+from apps.dashboards.buckets import STATUS_BUCKETS, dimensions
+from apps.dashboards.models import OrgMemberStat, RollupState
+from apps.members.models import MEMBER_STATUSES, Member
+from apps.organizations.models import Org
+
+MEMBER_ROLLUP = "member_stats"
+
+
+def _member_rollup_sql() -> str:
+    """One INSERT … SELECT: classify every member once per dimension, count per leaf org (the
+    party group if set, else the branch), then add each leaf's counts to all its ancestors by
+    slicing its materialized path (performance.md §3, tree rollup)."""
+    member = Member._meta.db_table
+    org = Org._meta.db_table
+    stat = OrgMemberStat._meta.db_table
+    roster = ", ".join(f"'{s}'" for s in sorted(MEMBER_STATUSES))
+    on_books = ", ".join(f"'{code}'" for code, _ in STATUS_BUCKETS)
+    values = []
+    for dim in dimensions():
+        keep = on_books if not dim.roster_only else roster
+        values.append(
+            f"SELECT '{dim.code}'::text AS dim, ({dim.sql})::text AS bucket WHERE m.status IN ({keep})"
+        )
+    lateral = "\n      UNION ALL ".join(values)
+    steplen = Org.steplen
+    return f"""
+INSERT INTO {stat} (as_of, org_id, dimension, bucket, count)
+WITH leaf AS (
+  SELECT coalesce(m.party_group_id, m.branch_id) AS org_id, v.dim, v.bucket, count(*) AS n
+  FROM {member} m
+  CROSS JOIN LATERAL (
+      {lateral}
+  ) v
+  GROUP BY 1, 2, 3
+)
+SELECT %(as_of)s::date, a.id, l.dim, l.bucket, sum(l.n)
+FROM leaf l
+JOIN {org} o ON o.id = l.org_id
+CROSS JOIN LATERAL generate_series(1, o.depth) AS g(i)
+JOIN {org} a ON a.path = substr(o.path, 1, {steplen} * g.i)
+GROUP BY a.id, l.dim, l.bucket
+"""
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    as_of: dt.date
+    rows: int
+    seconds: float
+
+
+@transaction.atomic
+def member_stats_refresh(*, as_of: dt.date | None = None) -> RefreshResult:
+    """Recompute the member rollup snapshot for `as_of` (today by default) in one transaction:
+    readers see the old snapshot until it commits. Older snapshots of the same quarter are
+    dropped, so every past quarter keeps exactly its last (closing) snapshot."""
+    as_of = as_of or local_today()
+    started = time.monotonic()
+    quarter = Period.containing(PeriodKind.QUARTER, as_of)
+    # Serialise concurrent refreshes (beat + a manual run) on one advisory lock.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('dashboards.member_stats'))")
+        OrgMemberStat.objects.filter(as_of__gte=quarter.start, as_of__lte=as_of).delete()
+        cursor.execute(_member_rollup_sql(), {"as_of": as_of})
+        rows = cursor.rowcount
+    seconds = time.monotonic() - started
+    RollupState.objects.update_or_create(
+        name=MEMBER_ROLLUP,
+        defaults={
+            "as_of": as_of,
+            "refreshed_at": timezone.now(),
+            "rows": rows,
+            "duration_ms": int(seconds * 1000),
+        },
+    )
+    return RefreshResult(as_of=as_of, rows=rows, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    org_id: int
+    dimension: str
+    bucket: str
+    rollup: int
+    raw: int
+
+
+def member_stats_check(*, orgs: list[Org], as_of: dt.date | None = None) -> list[Mismatch]:
+    """Compare the rollup with counts recomputed from raw member rows for `orgs` (each over its
+    subtree, by literal path prefix). Returns the differences; empty means the rollup is true."""
+    from apps.dashboards.selectors import member_stats_raw, member_stats_rows
+
+    mismatches: list[Mismatch] = []
+    for org in orgs:
+        rolled = member_stats_rows(org=org, as_of=as_of)
+        raw = member_stats_raw(org=org, as_of=as_of or _latest_as_of())
+        for key in sorted(set(rolled) | set(raw)):
+            if rolled.get(key, 0) != raw.get(key, 0):
+                mismatches.append(
+                    Mismatch(org.pk, key[0], key[1], rolled.get(key, 0), raw.get(key, 0))
+                )
+    return mismatches
+
+
+def _latest_as_of() -> dt.date | None:
+    state = RollupState.objects.filter(name=MEMBER_ROLLUP).first()
+    return state.as_of if state else None
