@@ -48,4 +48,4 @@ stop:
 	@$(DEV) stop
 
 clean:
-	@$(DEV) clean || rm -rf .venv node_modules static/vendor var
+	@$(DEV) clean

