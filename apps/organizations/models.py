@@ -29,7 +29,12 @@ class OrgType(models.TextChoices):
 
 BRANCH_TYPES = frozenset({OrgType.BRANCH, OrgType.JOINT_BRANCH, OrgType.TEMP_BRANCH})
 COMMITTEE_TYPES = frozenset(
-    {OrgType.LOCAL_COMMITTEE, OrgType.PRIMARY_COMMITTEE, OrgType.WORK_COMMITTEE, OrgType.GENERAL_BRANCH}
+    {
+        OrgType.LOCAL_COMMITTEE,
+        OrgType.PRIMARY_COMMITTEE,
+        OrgType.WORK_COMMITTEE,
+        OrgType.GENERAL_BRANCH,
+    }
 )
 
 
@@ -77,19 +82,35 @@ class Org(MP_Node, BaseModel):
 
     path = models.CharField(max_length=255, unique=True, db_collation="C")
     parent = models.ForeignKey(
-        "self", verbose_name="上级党组织", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name="上级党组织",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     name = models.CharField("名称", max_length=120)
     short_name = models.CharField("简称", max_length=60, blank=True)
     code = models.CharField("组织代码", max_length=40, unique=True)
     org_type = models.CharField("组织类型", max_length=32, choices=OrgType.choices)
-    category = models.CharField("组织类别", max_length=32, choices=OrgCategory.choices, default=OrgCategory.OTHER)
-    setup_form = models.CharField("组建方式", max_length=16, choices=SetupForm.choices, default=SetupForm.STANDALONE)
-    joint_units = models.JSONField("联建单位", default=list, blank=True, help_text="联合党支部覆盖的单位（一般不超过5个）")
+    category = models.CharField(
+        "组织类别", max_length=32, choices=OrgCategory.choices, default=OrgCategory.OTHER
+    )
+    setup_form = models.CharField(
+        "组建方式", max_length=16, choices=SetupForm.choices, default=SetupForm.STANDALONE
+    )
+    joint_units = models.JSONField(
+        "联建单位", default=list, blank=True, help_text="联合党支部覆盖的单位（一般不超过5个）"
+    )
     founded_on = models.DateField("成立日期", null=True, blank=True)
     abolished_on = models.DateField("撤销日期", null=True, blank=True)
     merged_into = models.ForeignKey(
-        "self", verbose_name="并入组织", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+        "self",
+        verbose_name="并入组织",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
     )
     address = models.CharField("地址", max_length=200, blank=True)
     contact_name = models.CharField("联系人", max_length=40, blank=True)
@@ -107,7 +128,9 @@ class Org(MP_Node, BaseModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(abolished_on__isnull=True) | Q(founded_on__isnull=True) | Q(abolished_on__gte=models.F("founded_on")),
+                condition=Q(abolished_on__isnull=True)
+                | Q(founded_on__isnull=True)
+                | Q(abolished_on__gte=models.F("founded_on")),
                 name="org_abolished_after_founded",
             ),
         ]
@@ -133,13 +156,17 @@ class Org(MP_Node, BaseModel):
 
 
 class OrgParentLink(models.Model):
-    """The parent an org had during [valid_from, valid_to). valid_to is null for the current link."""
+    """The parent an org had during [valid_from, valid_to); valid_to is null for the current one."""
 
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="parent_links")
-    parent = models.ForeignKey(Org, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    parent = models.ForeignKey(
+        Org, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     valid_from = models.DateField("起始日期")
     valid_to = models.DateField("截止日期", null=True, blank=True)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField("原因", max_length=200, blank=True)
 
     class Meta:
@@ -147,8 +174,13 @@ class OrgParentLink(models.Model):
         verbose_name_plural = "隶属关系历史"
         ordering = ["org", "valid_from"]
         constraints = [
-            models.UniqueConstraint(fields=["org"], condition=Q(valid_to__isnull=True), name="one_current_parent_link"),
+            models.UniqueConstraint(
+                fields=["org"], condition=Q(valid_to__isnull=True), name="one_current_parent_link"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} → {self.parent_id} [{self.valid_from}, {self.valid_to or '…'})"
 
 
 class Position(models.TextChoices):
@@ -164,12 +196,23 @@ class Position(models.TextChoices):
 class CommitteePosition(BaseModel):
     """A member record holding a committee position (班子成员) from started_on to ended_on."""
 
-    org = models.ForeignKey(Org, verbose_name="党组织", on_delete=models.PROTECT, related_name="positions")
-    member = models.ForeignKey("members.Member", verbose_name="党员", on_delete=models.PROTECT, related_name="positions")
+    org = models.ForeignKey(
+        Org, verbose_name="党组织", on_delete=models.PROTECT, related_name="positions"
+    )
+    member = models.ForeignKey(
+        "members.Member", verbose_name="党员", on_delete=models.PROTECT, related_name="positions"
+    )
     position = models.CharField("职务", max_length=32, choices=Position.choices)
     started_on = models.DateField("任职日期")
     ended_on = models.DateField("离任日期", null=True, blank=True)
-    term = models.ForeignKey("Term", verbose_name="届次", null=True, blank=True, on_delete=models.SET_NULL, related_name="positions")
+    term = models.ForeignKey(
+        "Term",
+        verbose_name="届次",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="positions",
+    )
 
     class Meta:
         verbose_name = "班子成员"
@@ -177,10 +220,19 @@ class CommitteePosition(BaseModel):
         ordering = ["org", "position", "started_on"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")), name="position_dates"
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="position_dates",
             ),
             models.UniqueConstraint(
-                fields=["org", "member", "position"], condition=Q(ended_on__isnull=True), name="one_open_position_per_member"
+                fields=["org", "member", "position"],
+                condition=Q(ended_on__isnull=True),
+                name="one_open_position_per_member",
+            ),
+            # 书记 is a single-holder position: at most one open 书记 per org at any time.
+            models.UniqueConstraint(
+                fields=["org"],
+                condition=Q(position="secretary", ended_on__isnull=True),
+                name="one_open_secretary_per_org",
             ),
         ]
 
@@ -202,12 +254,16 @@ class Term(BaseModel):
     """One term (届) of an organization's committee. The display state adds the time-derived
     states 即将到期 (due soon, from T-6 months) and 逾期未换届 (overdue) — see services."""
 
-    org = models.ForeignKey(Org, verbose_name="党组织", on_delete=models.PROTECT, related_name="terms")
+    org = models.ForeignKey(
+        Org, verbose_name="党组织", on_delete=models.PROTECT, related_name="terms"
+    )
     number = models.PositiveSmallIntegerField("届次", default=1)
     elected_on = models.DateField("选举日期")
     term_years = models.PositiveSmallIntegerField("任期（年）")
     ends_on = models.DateField("任期届满日期")
-    state = models.CharField("状态", max_length=32, choices=TermState.choices, default=TermState.ACTIVE)
+    state = models.CharField(
+        "状态", max_length=32, choices=TermState.choices, default=TermState.ACTIVE
+    )
     extension_until = models.DateField("延期至", null=True, blank=True)
     request_submitted_on = models.DateField("请示日期", null=True, blank=True)
     request_approved_on = models.DateField("批复日期", null=True, blank=True)
@@ -221,8 +277,12 @@ class Term(BaseModel):
         ordering = ["org", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["org", "number"], name="term_number_unique"),
-            models.UniqueConstraint(fields=["org"], condition=~Q(state="closed"), name="one_open_term_per_org"),
-            models.CheckConstraint(condition=Q(ends_on__gt=models.F("elected_on")), name="term_ends_after_election"),
+            models.UniqueConstraint(
+                fields=["org"], condition=~Q(state="closed"), name="one_open_term_per_org"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=models.F("elected_on")), name="term_ends_after_election"
+            ),
         ]
 
     def __str__(self) -> str:
