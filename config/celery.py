@@ -30,6 +30,11 @@ def beat(name: str, task: str, schedule, **options) -> None:
 # --- members ---
 # --- meetings ---
 # --- notifications ---
+# The reminder outbox (apps/notifications): queue due deliveries, recover stuck ones, evaluate
+# the reminder rules. All three are idempotent; see docs/architecture.md "Reminder outbox".
+beat("notifications.dispatch", "apps.notifications.tasks.dispatch", 60.0)
+beat("notifications.requeue_stuck", "apps.notifications.tasks.requeue_stuck", 60.0)
+beat("notifications.sweep", "apps.notifications.tasks.sweep", 300.0)
 # --- assessments ---
 # --- reports ---
 # Dashboard member rollup: every 15 minutes (about 2 s for a city, see docs/architecture.md).
