@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context.navigation",
+                "apps.notifications.context.unread_badge",
             ],
         },
     }

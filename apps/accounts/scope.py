@@ -190,6 +190,7 @@ def scoped_ids(qs: QuerySet, user, ids: Iterable, *, path_field: str, capability
 NAVIGATION = [
     # (label, url name, bootstrap icon, capability needed: any of)
     ("首页", "accounts:home", "house", {"view", "self", "admin_tree", "admin_users"}),
+    ("通知", "notifications:inbox", "bell", {"view", "self", "admin_tree", "admin_users"}),
     ("党组织", "organizations:tree", "diagram-3", {"view"}),
     ("党员", "members:list", "people", {"view"}),
     ("发展党员", "members:pipeline", "person-up", {"view"}),

@@ -49,11 +49,20 @@ class Reminder(models.Model):
     subject_type = models.CharField("事项类型", max_length=48)
     subject_id = models.BigIntegerField("事项编号")
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="接收人", on_delete=models.CASCADE, related_name="reminders"
+        settings.AUTH_USER_MODEL,
+        verbose_name="接收人",
+        on_delete=models.CASCADE,
+        related_name="reminders",
     )
-    occurrence = models.CharField("期次", max_length=64, help_text="期间或发生时点，如 2026-Q3、2026-09-30")
+    occurrence = models.CharField(
+        "期次", max_length=64, help_text="期间或发生时点，如 2026-Q3、2026-09-30"
+    )
     org = models.ForeignKey(
-        "organizations.Org", verbose_name="党组织", null=True, blank=True, on_delete=models.SET_NULL,
+        "organizations.Org",
+        verbose_name="党组织",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     title = models.CharField("标题", max_length=200)
@@ -61,7 +70,9 @@ class Reminder(models.Model):
     url = models.CharField("链接", max_length=300, blank=True)
     level = models.CharField("级别", max_length=16, default="info")  # info / warning / danger
     due_at = models.DateTimeField("提醒时间")
-    state = models.CharField("状态", max_length=16, choices=ReminderState.choices, default=ReminderState.ACTIVE)
+    state = models.CharField(
+        "状态", max_length=16, choices=ReminderState.choices, default=ReminderState.ACTIVE
+    )
     withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
     withdrawn_reason = models.CharField("撤回原因", max_length=200, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
@@ -72,7 +83,8 @@ class Reminder(models.Model):
         ordering = ["-due_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["rule", "subject_type", "subject_id", "recipient", "occurrence"], name="reminder_key_unique"
+                fields=["rule", "subject_type", "subject_id", "recipient", "occurrence"],
+                name="reminder_key_unique",
             ),
         ]
         indexes = [models.Index(fields=["subject_type", "subject_id"], name="reminder_subject_idx")]
@@ -82,9 +94,13 @@ class Reminder(models.Model):
 
 
 class Delivery(models.Model):
-    reminder = models.ForeignKey(Reminder, verbose_name="提醒", on_delete=models.CASCADE, related_name="deliveries")
+    reminder = models.ForeignKey(
+        Reminder, verbose_name="提醒", on_delete=models.CASCADE, related_name="deliveries"
+    )
     channel = models.CharField("渠道", max_length=8, choices=Channel.choices)
-    state = models.CharField("状态", max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    state = models.CharField(
+        "状态", max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
     due_at = models.DateTimeField("最早发送时间")
     attempts = models.PositiveIntegerField("尝试次数", default=0)
     queued_at = models.DateTimeField("入队时间", null=True, blank=True)
@@ -96,17 +112,22 @@ class Delivery(models.Model):
         verbose_name = "投递"
         verbose_name_plural = "投递"
         constraints = [
-            models.UniqueConstraint(fields=["reminder", "channel"], name="delivery_per_channel_unique"),
+            models.UniqueConstraint(
+                fields=["reminder", "channel"], name="delivery_per_channel_unique"
+            ),
             models.CheckConstraint(
                 condition=~Q(state="sent") | Q(sent_at__isnull=False), name="delivery_sent_has_time"
             ),
         ]
         indexes = [
             # The dispatcher's scan: due pending rows only (a small partial index).
-            models.Index(fields=["due_at"], condition=Q(state="pending"), name="delivery_pending_due_idx"),
+            models.Index(
+                fields=["due_at"], condition=Q(state="pending"), name="delivery_pending_due_idx"
+            ),
             # The stuck-row sweeper's scan.
             models.Index(
-                fields=["state", "queued_at"], condition=Q(state__in=["queued", "sending"]),
+                fields=["state", "queued_at"],
+                condition=Q(state__in=["queued", "sending"]),
                 name="delivery_inflight_idx",
             ),
         ]
@@ -130,7 +151,9 @@ class DeliveryAttempt(models.Model):
     number = models.PositiveIntegerField("第几次")
     started_at = models.DateTimeField("开始时间")
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
-    outcome = models.CharField("结果", max_length=16, choices=AttemptOutcome.choices, default=AttemptOutcome.STARTED)
+    outcome = models.CharField(
+        "结果", max_length=16, choices=AttemptOutcome.choices, default=AttemptOutcome.STARTED
+    )
     worker = models.CharField("执行进程", max_length=120, blank=True)
     error = models.CharField("错误", max_length=300, blank=True)
 
@@ -138,15 +161,28 @@ class DeliveryAttempt(models.Model):
         verbose_name = "投递尝试"
         verbose_name_plural = "投递尝试"
         ordering = ["delivery", "number"]
-        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}#{self.number} {self.outcome}"
 
 
 class InboxItem(models.Model):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="inbox_items"
+        settings.AUTH_USER_MODEL,
+        verbose_name="用户",
+        on_delete=models.CASCADE,
+        related_name="inbox_items",
     )
     delivery = models.OneToOneField(
-        Delivery, verbose_name="投递", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbox_item"
+        Delivery,
+        verbose_name="投递",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbox_item",
     )
     title = models.CharField("标题", max_length=200)
     body = models.TextField("内容", blank=True)
@@ -161,7 +197,9 @@ class InboxItem(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="inbox_user_recent_idx"),
-            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="inbox_user_unread_idx"),
+            models.Index(
+                fields=["user"], condition=Q(read_at__isnull=True), name="inbox_user_unread_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -176,7 +214,10 @@ class Preference(models.Model):
     """Whether a user receives reminders on a channel. No row = the channel's default."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="notification_preferences"
+        settings.AUTH_USER_MODEL,
+        verbose_name="用户",
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
     )
     channel = models.CharField("渠道", max_length=8, choices=Channel.choices)
     enabled = models.BooleanField("接收", default=True)
@@ -185,4 +226,9 @@ class Preference(models.Model):
     class Meta:
         verbose_name = "通知偏好"
         verbose_name_plural = "通知偏好"
-        constraints = [models.UniqueConstraint(fields=["user", "channel"], name="preference_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel"], name="preference_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.channel} {'on' if self.enabled else 'off'}"

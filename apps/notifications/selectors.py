@@ -27,7 +27,9 @@ def preferences_of(*, user) -> dict[str, bool]:
     from apps.notifications.services import CHANNEL_DEFAULTS
 
     stored = dict(Preference.objects.filter(user=user).values_list("channel", "enabled"))
-    prefs = {channel.value: stored.get(channel.value, CHANNEL_DEFAULTS[channel]) for channel in Channel}
+    prefs = {
+        channel.value: stored.get(channel.value, CHANNEL_DEFAULTS[channel]) for channel in Channel
+    }
     prefs[Channel.INBOX.value] = True
     return prefs
 

@@ -103,9 +103,7 @@ def sms_release_time(at: dt.datetime) -> dt.datetime:
 def _enabled_channels(user_ids: Iterable[int]) -> dict[int, set[str]]:
     """Channels each user can and wants to receive on (preference, and an address on file)."""
     ids = set(user_ids)
-    prefs = {
-        (p.user_id, p.channel): p.enabled for p in Preference.objects.filter(user_id__in=ids)
-    }
+    prefs = {(p.user_id, p.channel): p.enabled for p in Preference.objects.filter(user_id__in=ids)}
     result: dict[int, set[str]] = {}
     for user_id, email, phone_hash in User.objects.filter(pk__in=ids, is_active=True).values_list(
         "pk", "email", "phone_hash"
@@ -127,7 +125,8 @@ SELECT r.rule, r.subject_type, r.subject_id, r.recipient_id, r.occurrence, r.org
        r.body, r.url, r.level, r.due_at, 'active', '', now()
 FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[], %s::bigint[],
             %s::varchar[], %s::text[], %s::varchar[], %s::varchar[], %s::timestamptz[])
-     AS r(rule, subject_type, subject_id, recipient_id, occurrence, org_id, title, body, url, level, due_at)
+     AS r(rule, subject_type, subject_id, recipient_id, occurrence, org_id, title, body, url,
+          level, due_at)
 ON CONFLICT ON CONSTRAINT reminder_key_unique DO NOTHING
 RETURNING id, rule, subject_type, subject_id, recipient_id, occurrence
 """
@@ -144,11 +143,19 @@ def reminders_upsert(*, dues: Iterable[Due]) -> list[int]:
     wanted: dict[tuple, tuple[Due, dt.datetime]] = {}
     for due in dues:
         for recipient_id in dict.fromkeys(due.recipient_ids):
-            key = (due.rule, due.subject_type, int(due.subject_id), int(recipient_id), due.occurrence)
+            key = (
+                due.rule,
+                due.subject_type,
+                int(due.subject_id),
+                int(recipient_id),
+                due.occurrence,
+            )
             if key in wanted:
                 continue
             wanted[key] = (due, due.due_at)
-            rows.append((*key, due.org_id, due.title[:200], due.body, due.url[:300], due.level, due.due_at))
+            rows.append(
+                (*key, due.org_id, due.title[:200], due.body, due.url[:300], due.level, due.due_at)
+            )
     if not rows:
         return []
     created: list[tuple] = []
@@ -174,8 +181,13 @@ def reminders_upsert(*, dues: Iterable[Due]) -> list[int]:
 
 @transaction.atomic
 def reminders_withdraw(
-    *, subject=None, subject_type: str = "", subject_id: int | None = None, rules: Iterable[str] | None = None,
-    keep_occurrences: Iterable[str] = (), reason: str = "",
+    *,
+    subject=None,
+    subject_type: str = "",
+    subject_id: int | None = None,
+    rules: Iterable[str] | None = None,
+    keep_occurrences: Iterable[str] = (),
+    reason: str = "",
 ) -> int:
     """Withdraw the reminders of a subject that has changed (meeting moved or cancelled, dues
     paid...): deliveries not yet being sent become `withdrawn` and are never sent. Returns the
@@ -196,7 +208,9 @@ def reminders_withdraw(
     )
     # Reminders already delivered on every channel stay as they were (they are history).
     Reminder.objects.filter(pk__in=ids).exclude(deliveries__state=DeliveryState.SENT).update(
-        state=ReminderState.WITHDRAWN, withdrawn_at=now, withdrawn_reason=(reason or "事项已变更")[:200]
+        state=ReminderState.WITHDRAWN,
+        withdrawn_at=now,
+        withdrawn_reason=(reason or "事项已变更")[:200],
     )
     return withdrawn
 
@@ -236,7 +250,9 @@ def deliveries_dispatch(*, now: dt.datetime | None = None, batch: int | None = N
             return total
 
 
-def deliveries_requeue_stuck(*, now: dt.datetime | None = None, older_than: int | None = None) -> int:
+def deliveries_requeue_stuck(
+    *, now: dt.datetime | None = None, older_than: int | None = None
+) -> int:
     """Re-queue deliveries stuck in `queued` (message lost: broker restarted, publisher died)
     or `sending` (worker killed mid-send) for longer than NOTIFICATIONS_STUCK_AFTER seconds."""
     now = now or timezone.now()
@@ -298,12 +314,21 @@ def _send_inbox(delivery: Delivery) -> str:
             return "skipped"
         number = Delivery.objects.filter(pk=delivery.pk).values_list("attempts", flat=True).get()
         InboxItem.objects.create(
-            user_id=reminder.recipient_id, delivery_id=delivery.pk, title=reminder.title, body=reminder.body,
-            url=reminder.url, level=reminder.level, created_at=now,
+            user_id=reminder.recipient_id,
+            delivery_id=delivery.pk,
+            title=reminder.title,
+            body=reminder.body,
+            url=reminder.url,
+            level=reminder.level,
+            created_at=now,
         )
         DeliveryAttempt.objects.create(
-            delivery_id=delivery.pk, number=number, started_at=now, finished_at=now,
-            outcome=AttemptOutcome.SENT, worker=_worker_name(),
+            delivery_id=delivery.pk,
+            number=number,
+            started_at=now,
+            finished_at=now,
+            outcome=AttemptOutcome.SENT,
+            worker=_worker_name(),
         )
         marked = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
             state=DeliveryState.SENT, sent_at=now
@@ -322,7 +347,9 @@ def _external_target(delivery: Delivery) -> str:
 
 
 def _channel_allowed(delivery: Delivery) -> bool:
-    allowed = _enabled_channels([delivery.reminder.recipient_id]).get(delivery.reminder.recipient_id, set())
+    allowed = _enabled_channels([delivery.reminder.recipient_id]).get(
+        delivery.reminder.recipient_id, set()
+    )
     return delivery.channel in allowed
 
 
@@ -359,12 +386,14 @@ def _send_external(delivery: Delivery) -> str:
         text = _text_of(reminder)
         if delivery.channel == Channel.EMAIL:
             EmailMessage(
-                subject=f"[基层党建] {reminder.title}", body=text, to=[target],
+                subject=f"[基层党建] {reminder.title}",
+                body=text,
+                to=[target],
                 headers={"Message-ID": f"<{key}@dangjian>", "X-Idempotency-Key": key},
             ).send()
         else:
             sms_backend().send(target, text, idempotency_key=key)
-    except Exception as exc:  # noqa: BLE001 - any provider failure is a failed attempt
+    except Exception as exc:
         _attempt_failed(delivery, attempt, number, exc)
         return "failed"
     with transaction.atomic():
@@ -372,7 +401,9 @@ def _send_external(delivery: Delivery) -> str:
         Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
             state=DeliveryState.SENT, sent_at=finished, last_error=""
         )
-        DeliveryAttempt.objects.filter(pk=attempt.pk).update(outcome=AttemptOutcome.SENT, finished_at=finished)
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+            outcome=AttemptOutcome.SENT, finished_at=finished
+        )
     return "sent"
 
 
@@ -383,9 +414,13 @@ def _text_of(reminder: Reminder) -> str:
     return text
 
 
-def _attempt_failed(delivery: Delivery, attempt: DeliveryAttempt, number: int, exc: Exception) -> None:
+def _attempt_failed(
+    delivery: Delivery, attempt: DeliveryAttempt, number: int, exc: Exception
+) -> None:
     message = (str(exc) or exc.__class__.__name__)[:300]
-    logger.warning("delivery %s (%s) attempt %s failed: %s", delivery.pk, delivery.channel, number, message)
+    logger.warning(
+        "delivery %s (%s) attempt %s failed: %s", delivery.pk, delivery.channel, number, message
+    )
     now = timezone.now()
     max_attempts = int(rule_value("notifications.max_attempts"))
     with transaction.atomic():
@@ -401,7 +436,10 @@ def _attempt_failed(delivery: Delivery, attempt: DeliveryAttempt, number: int, e
             if delivery.channel == Channel.SMS:
                 retry_at = sms_release_time(retry_at)
             Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
-                state=DeliveryState.PENDING, due_at=retry_at, queued_at=None, sending_since=None,
+                state=DeliveryState.PENDING,
+                due_at=retry_at,
+                queued_at=None,
+                sending_since=None,
                 last_error=message,
             )
 
@@ -441,7 +479,9 @@ def preferences_set(*, user, values: dict[str, bool]) -> dict[str, bool]:
     for channel, enabled in values.items():
         if channel == Channel.INBOX:
             continue
-        Preference.objects.update_or_create(user=user, channel=channel, defaults={"enabled": bool(enabled)})
+        Preference.objects.update_or_create(
+            user=user, channel=channel, defaults={"enabled": bool(enabled)}
+        )
     from apps.notifications.selectors import preferences_of
 
     return preferences_of(user=user)

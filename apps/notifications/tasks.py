@@ -14,8 +14,11 @@ from apps.notifications import conf, services
 
 
 @shared_task(
-    acks_late=True, reject_on_worker_lost=True, ignore_result=True,
-    soft_time_limit=conf.SEND_SOFT_TIME_LIMIT, time_limit=conf.SEND_TIME_LIMIT,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=conf.SEND_SOFT_TIME_LIMIT,
+    time_limit=conf.SEND_TIME_LIMIT,
 )
 def deliver(delivery_id: int) -> str:
     """Send one delivery (idempotent: a second run finds the row no longer queued)."""
