@@ -236,9 +236,11 @@ def ensure_assets() -> None:
 
 
 def bootstrap() -> None:
-    ensure_venv()
-    ensure_python_deps()
-    ensure_assets()
+    # One at a time: two commands started together must not run pip or npm ci side by side.
+    with state_lock("bootstrap.lock"):
+        ensure_venv()
+        ensure_python_deps()
+        ensure_assets()
 
 
 def reexec_in_venv(argv: list[str]) -> None:
@@ -370,11 +372,11 @@ def pick_port(remembered: int | None, default: int) -> int:
 
 
 @contextlib.contextmanager
-def state_lock():
+def state_lock(name: str = LOCK_FILE.name):
     import fcntl
 
     VAR.mkdir(exist_ok=True)
-    with LOCK_FILE.open("a") as handle:
+    with (VAR / name).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -1201,11 +1203,12 @@ def shutdown(children: list[Child], stop: threading.Event) -> None:
         child.reader.join(timeout=1)
 
 
-def print_signins() -> None:
-    saved = VAR / "demo-signins.txt"
-    if saved.exists() and saved.read_text(encoding="utf-8").strip():
-        say("demo sign-ins (from the demo data seed, saved in var/demo-signins.txt):")
-        print(saved.read_text(encoding="utf-8").rstrip(), flush=True)
+def signins_part(seed_output: list[str]) -> str:
+    """The sign-in table seed_demo prints after "Demo sign-ins ...", or ''."""
+    for index, line in enumerate(seed_output):
+        if line.lower().startswith("demo sign-ins"):
+            return "".join(seed_output[index:]).rstrip()
+    return ""
 
 
 def cmd_run(_args: list[str]) -> int:
@@ -1238,7 +1241,7 @@ def cmd_run(_args: list[str]) -> int:
                 return 130
             raise Fatal("'manage.py migrate' failed; see above.")
         say("demo data (seed_demo --if-empty --seed 1)")
-        seed = subprocess.run(
+        seed = subprocess.Popen(
             [py, "manage.py", "seed_demo", "--if-empty", "--seed", "1"],
             cwd=ROOT,
             env=env,
@@ -1248,48 +1251,42 @@ def cmd_run(_args: list[str]) -> int:
             encoding="utf-8",
             errors="replace",
         )
-        print(seed.stdout, end="", flush=True)
-        if seed.returncode != 0:
+        assert seed.stdout is not None
+        seed_output = []
+        for line in seed.stdout:  # shown as it comes (a first seed takes a while), and kept
+            print(line, end="", flush=True)
+            seed_output.append(line)
+        if seed.wait() != 0:
+            if stop.is_set():
+                return 130
             warn(
                 "'manage.py seed_demo --if-empty --seed 1' failed (see above); "
                 "starting without demo data"
             )
-        elif seed.stdout.strip():
-            (VAR / "demo-signins.txt").write_text(seed.stdout, encoding="utf-8")
+        signins = signins_part(seed_output)
+        if signins:
+            (VAR / "demo-signins.txt").write_text(signins + "\n", encoding="utf-8")
         if stop.is_set():
             return 130
 
-        celery = str(VENV / "bin" / "celery")
+        celery = [str(VENV / "bin" / "celery"), "-A", "config"]
+        schedule = str(VAR / "celerybeat-schedule")
         children = [
             Child("web", [py, "manage.py", "runserver", f"0.0.0.0:{port}"], env),
-            Child(
-                "worker",
-                [celery, "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
-                env,
-            ),
-            Child(
-                "beat",
-                [
-                    celery,
-                    "-A",
-                    "config",
-                    "beat",
-                    "-l",
-                    "info",
-                    "--schedule",
-                    str(VAR / "celerybeat-schedule"),
-                ],
-                env,
-            ),
+            Child("worker", [*celery, "worker", "-l", "info", "--concurrency", "2"], env),
+            Child("beat", [*celery, "beat", "-l", "info", "--schedule", schedule], env),
         ]
         code = 0
         try:
             if wait_for_http(f"http://127.0.0.1:{port}/accounts/login/", children, stop, 90):
-                print_signins()
+                if signins:
+                    print(signins, flush=True)
                 say(
                     f"ready: http://127.0.0.1:{port}/  "
                     "(sign in at /accounts/login/; Ctrl-C stops everything)"
                 )
+            elif not stop.is_set() and all(c.proc.poll() is None for c in children):
+                warn(f"the web server did not answer on port {port} within 90s; still waiting")
             while not stop.is_set():
                 dead = [c for c in children if c.proc.poll() is not None]
                 if dead:
