@@ -142,12 +142,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 FIELD_ENCRYPTION_KEYS = env.string("FIELD_ENCRYPTION_KEYS", "", required=not (DEBUG or TESTING))
 BLIND_INDEX_KEY = env.string("BLIND_INDEX_KEY", "", required=not (DEBUG or TESTING))
 
-EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env.string("EMAIL_HOST", "localhost")
-EMAIL_PORT = env.integer("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+_EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+_SMTP_OPTIONS = {
+    "host": env.string("EMAIL_HOST", "localhost"),
+    "port": env.integer("EMAIL_PORT", 25),
+    "username": env.string("EMAIL_HOST_USER", ""),
+    "password": env.string("EMAIL_HOST_PASSWORD", ""),
+    "use_tls": env.boolean("EMAIL_USE_TLS", False),
+    "timeout": env.integer("EMAIL_TIMEOUT", 20),
+}
+# Django 6.1 mailers (replace the deprecated EMAIL_* settings). SMTP options only for SMTP.
+MAILERS = {
+    "default": {
+        "BACKEND": _EMAIL_BACKEND,
+        "OPTIONS": _SMTP_OPTIONS if _EMAIL_BACKEND.endswith("smtp.EmailBackend") else {},
+    }
+}
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "dangjian@localhost")
 SMS_BACKEND = env.string("SMS_BACKEND", "apps.notifications.sms.LoggingSMSBackend")
 SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000")
