@@ -28,6 +28,7 @@ def beat(name: str, task: str, schedule, **options) -> None:
 
 # --- organizations ---
 # --- members ---
+beat("members-daily-sweep", "apps.members.tasks.members_daily_sweep", crontab(hour=2, minute=10))
 # --- meetings ---
 # --- notifications ---
 # The reminder outbox (apps/notifications): queue due deliveries, recover stuck ones, evaluate

@@ -1,0 +1,381 @@
+"""Reads for members. Every selector takes the user and goes through the scoping door."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, Reverse
+
+from apps.accounts.scope import scoped
+from apps.core.periods import Period, add_months, add_years, local_today
+from apps.core.rules import rule_value
+from apps.members import rules
+from apps.members.idcard import normalize
+from apps.members.models import (
+    MEMBER_STATUSES,
+    PROBATIONARY_STATUSES,
+    DevelopmentStep,
+    DuesBranchMonth,
+    DuesMonth,
+    Member,
+    MemberStatus,
+    PendingItem,
+    Step,
+    StudyRecord,
+    Transfer,
+)
+from apps.organizations.models import CommitteePosition, Org
+
+COUNT_CAP = 1000
+
+
+def members_visible_to(user, capability: str = "view") -> QuerySet[Member]:
+    return scoped(Member.objects.all(), user, path_field="branch__path", capability=capability)
+
+
+def member_search(
+    *,
+    user,
+    org: Org | None = None,
+    q: str = "",
+    status: str = "",
+    occupation: str = "",
+    include_all: bool = False,
+) -> QuerySet[Member]:
+    """Name prefix, ID-number suffix (≤4 characters; 18 characters = exact match via the keyed
+    hash), status and category, inside the user's scope (and `org`'s subtree if given)."""
+    qs = members_visible_to(user).select_related("branch")
+    if org is not None:
+        qs = qs.filter(branch__path__startswith=org.path)
+    if not status and not include_all:
+        qs = qs.filter(
+            status__in=[*MEMBER_STATUSES, MemberStatus.SUSPENDED], transferred_out_on__isnull=True
+        )
+    elif status:
+        qs = qs.filter(status=status)
+    if occupation:
+        qs = qs.filter(occupation=occupation)
+    q = (q or "").strip()
+    if q:
+        text = normalize(q)
+        if len(text) == 18 and text[:17].isdigit():
+            from apps.core.crypto import blind_index
+
+            qs = qs.filter(id_number_hash=blind_index("id_number", text))
+        elif (
+            text[:1].isdigit()
+            and len(text) <= 4
+            and (text[:-1].isdigit() and text[-1:] in "0123456789X")
+        ):
+            qs = qs.annotate(id_rev=Reverse("id_number_masked")).filter(
+                id_rev__startswith=text[::-1]
+            )
+        else:
+            qs = qs.filter(name__startswith=q)
+    return qs.order_by("name", "id")
+
+
+def capped_count(qs: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(count, capped): counts at most cap+1 rows so broad filters stay cheap."""
+    n = qs.order_by()[: cap + 1].count()
+    return (cap, True) if n > cap else (n, False)
+
+
+# --- timeline ------------------------------------------------------------------------------------
+@dataclass
+class TimelineEntry:
+    on: dt.date
+    kind: str
+    title: str
+    detail: str = ""
+
+
+def member_timeline(*, member: Member) -> list[TimelineEntry]:
+    entries: list[TimelineEntry] = []
+    for c in member.status_changes.select_related("deciding_org"):
+        title = f"{c.get_from_status_display() or '建档'} → {c.get_to_status_display()}"
+        entries.append(
+            TimelineEntry(
+                c.changed_on,
+                "status",
+                title,
+                " · ".join(
+                    x for x in (c.reason, c.deciding_org.name if c.deciding_org else "") if x
+                ),
+            )
+        )
+    for s in member.steps.prefetch_related("people"):
+        people = "、".join(p.name for p in s.people.all())
+        entries.append(
+            TimelineEntry(
+                s.done_on,
+                "step",
+                f"第{s.step}步 {s.get_step_display()}",
+                " · ".join(x for x in (people, s.note) if x),
+            )
+        )
+    for t in member.transfers.prefetch_related("events"):
+        target = t.target_org.name if t.target_org_id else t.external_org
+        entries.append(
+            TimelineEntry(
+                t.applied_on,
+                "transfer",
+                f"组织关系转接：{t.get_state_display()}",
+                f"{t.get_kind_display()} → {target}",
+            )
+        )
+    for p in member.dues_payments.all()[:24]:
+        entries.append(
+            TimelineEntry(
+                p.paid_on,
+                "dues",
+                f"交纳党费 {p.amount} 元",
+                f"{p.get_mode_display()} {'、'.join(m[:7] for m in p.months)}",
+            )
+        )
+    for r in member.study_records.all()[:24]:
+        entries.append(TimelineEntry(r.held_on, "study", f"学习 {r.hours} 学时", r.course))
+    for c in member.contacts.all()[:12]:
+        entries.append(
+            TimelineEntry(c.contacted_on, "contact", "联系记录", f"{c.way} {c.note}".strip())
+        )
+    return sorted(entries, key=lambda e: e.on, reverse=True)
+
+
+# --- development due list ------------------------------------------------------------------------
+def _step_on(n: int):
+    return Subquery(
+        DevelopmentStep.objects.filter(member=OuterRef("pk"), step=n)
+        .order_by("-done_on")
+        .values("done_on")[:1]
+    )
+
+
+def _has_step(n: int):
+    return Exists(DevelopmentStep.objects.filter(member=OuterRef("pk"), step=n))
+
+
+@dataclass
+class DueItem:
+    member: Member
+    kind: str
+    label: str
+    due_on: dt.date | None
+    overdue: bool
+
+
+DUE_KINDS = {
+    "talk": "待谈话",
+    "may_candidate": "可确定为发展对象",
+    "probation_ends": "本月预备期满",
+    "approval_late": "上级审批逾期",
+    "pending": "待处理事项",
+}
+
+
+def development_due(*, user, org: Org | None = None, today: dt.date | None = None) -> list[DueItem]:
+    """Who needs a talk, who may become 发展对象, whose probation ends this month, whose approval
+    is late, and the branch's pending items — for a branch or a whole subtree. Notifications and
+    dashboards call this."""
+    today = today or local_today()
+    base = members_visible_to(user).select_related("branch")
+    if org is not None:
+        base = base.filter(branch__path__startswith=org.path)
+    items: list[DueItem] = []
+    for m in (
+        base.filter(status=MemberStatus.APPLICANT)
+        .annotate(applied=_step_on(1), talked=_has_step(2))
+        .filter(talked=False, applied__isnull=False)
+    ):
+        due = add_months(m.applied, rules.TALK_WITHIN_MONTHS)
+        items.append(DueItem(m, "talk", f"应于{due:%m月%d日}前谈话", due, due < today))
+    year_ago = add_years(today, -rules.ACTIVIST_MIN_YEARS)
+    for m in (
+        base.filter(status=MemberStatus.ACTIVIST)
+        .annotate(activist_on=_step_on(3))
+        .filter(activist_on__lte=year_ago)
+    ):
+        items.append(
+            DueItem(
+                m,
+                "may_candidate",
+                f"{m.activist_on:%Y-%m-%d}确定为积极分子，已满一年",
+                add_years(m.activist_on, 1),
+                False,
+            )
+        )
+    month = Period.containing("month", today)
+    for m in base.filter(
+        status__in=PROBATIONARY_STATUSES,
+        probation_ends_on__gte=month.start,
+        probation_ends_on__lte=month.end,
+    ):
+        items.append(
+            DueItem(
+                m,
+                "probation_ends",
+                f"预备期{m.probation_ends_on:%m月%d日}届满",
+                m.probation_ends_on,
+                m.probation_ends_on < today,
+            )
+        )
+    late = add_months(today, -rules.APPROVAL_MONTHS)
+    for m in (
+        base.filter(status=MemberStatus.CANDIDATE)
+        .annotate(
+            meeting=_step_on(Step.ADMISSION_MEETING), approved=_has_step(Step.ADMISSION_APPROVAL)
+        )
+        .filter(meeting__lt=late, approved=False)
+    ):
+        items.append(
+            DueItem(
+                m,
+                "approval_late",
+                f"{m.meeting:%Y-%m-%d}支部大会通过接收，上级党委3个月内未审批",
+                add_months(m.meeting, 3),
+                True,
+            )
+        )
+    for m in (
+        base.filter(status__in=PROBATIONARY_STATUSES)
+        .annotate(
+            meeting=_step_on(Step.CONFIRMATION_MEETING),
+            approved=_step_on(Step.CONFIRMATION_APPROVAL),
+        )
+        .filter(meeting__lt=late)
+        .filter(Q(approved__isnull=True) | Q(approved__lt=F("meeting")))
+    ):
+        items.append(
+            DueItem(
+                m,
+                "approval_late",
+                f"{m.meeting:%Y-%m-%d}支部大会讨论转正，上级党委3个月内未审批",
+                add_months(m.meeting, 3),
+                True,
+            )
+        )
+    pending = PendingItem.objects.filter(
+        resolved_on__isnull=True, member__in=base.values("pk")
+    ).select_related("member", "member__branch")
+    for p in pending:
+        items.append(DueItem(p.member, "pending", p.get_kind_display(), p.raised_on, True))
+    return sorted(items, key=lambda i: (not i.overdue, i.due_on or today))
+
+
+def pipeline_board(*, user, org: Org | None = None) -> dict[str, list[Member]]:
+    """Members at each stage, latest step annotated (the 发展党员 board)."""
+    qs = members_visible_to(user).select_related("branch")
+    if org is not None:
+        qs = qs.filter(branch__path__startswith=org.path)
+    latest = DevelopmentStep.objects.filter(member=OuterRef("pk")).order_by("-step", "-done_on")
+    qs = qs.filter(
+        status__in=[
+            MemberStatus.APPLICANT,
+            MemberStatus.ACTIVIST,
+            MemberStatus.CANDIDATE,
+            *PROBATIONARY_STATUSES,
+        ]
+    ).annotate(
+        last_step=Subquery(latest.values("step")[:1]),
+        last_on=Subquery(latest.values("done_on")[:1]),
+    )
+    board: dict[str, list[Member]] = {
+        s: [] for s in ("applicant", "activist", "candidate", "probationary")
+    }
+    for m in qs.order_by("status_since", "name")[:800]:
+        key = "probationary" if m.status in PROBATIONARY_STATUSES else m.status
+        board[key].append(m)
+    return board
+
+
+# --- dues ------------------------------------------------------------------------------------------
+def dues_sheet(*, user, branch: Org, month: dt.date) -> list[DuesMonth]:
+    qs = scoped(DuesMonth.objects.all(), user, path_field="branch__path")
+    return list(
+        qs.filter(branch=branch, month=month)
+        .select_related("member", "payment")
+        .order_by("member__name")
+    )
+
+
+def dues_rollup(*, user, org: Org, month: dt.date) -> dict:
+    """Totals for a subtree from the per-branch rollup (no scan of the ledger)."""
+    qs = scoped(DuesBranchMonth.objects.all(), user, path_field="branch__path").filter(
+        branch__path__startswith=org.path, month=month
+    )
+    agg = qs.aggregate(
+        expected=Coalesce(Sum("expected"), Decimal("0")),
+        paid=Coalesce(Sum("paid"), Decimal("0")),
+        members=Coalesce(Sum("members"), 0),
+        in_arrears=Coalesce(Sum("in_arrears"), 0),
+    )
+    return agg
+
+
+def dues_member_ledger(*, member: Member, year: int) -> list[DuesMonth]:
+    return list(
+        member.dues_months.filter(month__year=year).select_related("payment").order_by("month")
+    )
+
+
+# --- study hours -----------------------------------------------------------------------------------
+def leader_member_ids(member_ids) -> set[int]:
+    """Secretaries and committee members: open CommitteePosition rows (not group leaders)."""
+    return set(
+        CommitteePosition.objects.filter(member_id__in=member_ids, ended_on__isnull=True)
+        .exclude(position="group_leader")
+        .values_list("member_id", flat=True)
+    )
+
+
+def study_required(is_leader: bool) -> Decimal:
+    return rules.STUDY_HOURS_LEADER if is_leader else rules.STUDY_HOURS_MEMBER
+
+
+def study_totals(*, user, branch: Org, year: int) -> list[dict]:
+    members = list(members_visible_to(user).filter(branch=branch).party_members().order_by("name"))
+    ids = [m.pk for m in members]
+    hours = dict(
+        StudyRecord.objects.filter(member_id__in=ids, held_on__year=year)
+        .values("member_id")
+        .annotate(h=Sum("hours"))
+        .values_list("member_id", "h")
+    )
+    leaders = leader_member_ids(ids)
+    rows = []
+    for m in members:
+        need = study_required(m.pk in leaders)
+        got = hours.get(m.pk) or Decimal("0")
+        rows.append(
+            {
+                "member": m,
+                "hours": got,
+                "required": need,
+                "leader": m.pk in leaders,
+                "met": got >= need,
+            }
+        )
+    return rows
+
+
+def member_study_total(*, member: Member, year: int) -> dict:
+    got = member.study_records.filter(held_on__year=year).aggregate(
+        h=Coalesce(Sum("hours"), Decimal("0"))
+    )["h"]
+    need = study_required(member.pk in leader_member_ids([member.pk]))
+    return {"hours": got, "required": need, "met": got >= need}
+
+
+def transfers_visible_to(user) -> QuerySet[Transfer]:
+    """Transfers the user's subtree is involved in: as source or as target."""
+    from apps.accounts.scope import path_q
+
+    return Transfer.objects.filter(
+        path_q(user, "view", "source_branch__path") | path_q(user, "view", "target_org__path")
+    ).select_related("member", "source_branch", "target_org", "target_branch")
+
+
+__all__ = ["rule_value"]

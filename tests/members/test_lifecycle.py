@@ -1,0 +1,111 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+
+from apps.members import services
+from apps.members.models import MemberStatus as S
+from apps.members.models import PendingItem, PendingKind
+from tests.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+TODAY = dt.date(2026, 6, 15)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(dt.datetime(2026, 6, 15, 10, 0), tick=False):
+        yield
+
+
+def probationary(branch, joined=dt.date(2025, 6, 15)):
+    return MemberFactory(
+        branch=branch,
+        status=S.PROBATIONARY,
+        joined_on=joined,
+        confirmed_on=None,
+        probation_ends_on=dt.date(joined.year + 1, joined.month, joined.day),
+        status_since=joined,
+    )
+
+
+def test_confirm_not_before_probation_ends_and_seniority_from_end(tree):
+    m = MemberFactory(
+        branch=tree.branch_a,
+        status=S.PROBATIONARY,
+        joined_on=dt.date(2025, 6, 16),
+        confirmed_on=None,
+        probation_ends_on=dt.date(2026, 6, 16),
+        status_since=dt.date(2025, 6, 16),
+    )
+    with pytest.raises(ValidationError, match="届满"):
+        services.member_confirm(actor=None, member=m, on=TODAY)
+    m2 = probationary(tree.branch_a)  # ends today
+    services.member_confirm(actor=None, member=m2, on=TODAY)
+    m2.refresh_from_db()
+    assert m2.status == S.FULL and m2.confirmed_on == dt.date(2026, 6, 15)
+    assert m2.status_changes.last().from_status == S.PROBATIONARY
+
+
+@pytest.mark.parametrize("months, ok", [(5, False), (6, True), (12, True), (13, False)])
+def test_extension_6_to_12_months(tree, months, ok):
+    m = probationary(tree.branch_a)
+    if ok:
+        services.member_probation_extend(
+            actor=None, member=m, months=months, on=TODAY, reason="考察"
+        )
+        m.refresh_from_db()
+        assert m.status == S.PROBATION_EXTENDED and m.probation_extended_months == months
+    else:
+        with pytest.raises(ValidationError, match="6–12"):
+            services.member_probation_extend(
+                actor=None, member=m, months=months, on=TODAY, reason="考察"
+            )
+
+
+def test_extension_only_once(tree):
+    m = probationary(tree.branch_a)
+    services.member_probation_extend(actor=None, member=m, months=6, on=TODAY, reason="考察")
+    with pytest.raises(ValidationError, match="一次"):
+        services.member_probation_extend(actor=None, member=m, months=6, on=TODAY, reason="再次")
+    m.refresh_from_db()
+    assert m.probation_ends_on == dt.date(2026, 12, 15)
+
+
+def test_illegal_transitions_refused_with_message(tree):
+    m = MemberFactory(branch=tree.branch_a, status=S.FULL)
+    with pytest.raises(ValidationError, match="不能从“正式党员”变更为“取消预备党员资格”"):
+        services.member_probation_cancel(actor=None, member=m, on=TODAY, reason="x")
+    services.member_remove(actor=None, member=m, kind="expelled", on=TODAY, reason="违纪")
+    with pytest.raises(ValidationError, match="不能从“出党”"):
+        services.member_restore(actor=None, member=m, on=TODAY, reason="x")
+
+
+def test_suspend_restore_and_history(tree, users):
+    m = MemberFactory(branch=tree.branch_a, status=S.FULL)
+    services.member_suspend(
+        actor=users.secretary, member=m, on=TODAY, reason="失联", deciding_org=tree.town_a
+    )
+    services.member_restore(actor=users.secretary, member=m, on=TODAY, reason="取得联系")
+    rows = list(m.status_changes.values_list("from_status", "to_status", "actor__username"))
+    assert rows == [(S.FULL, S.SUSPENDED, "secretary"), (S.SUSPENDED, S.FULL, "secretary")]
+
+
+def test_lost_contact_prompt_at_six_months_never_automatic(tree):
+    m = MemberFactory(branch=tree.branch_a, status=S.FULL)
+    services.member_lost_contact_mark(actor=None, member=m, since=dt.date(2025, 12, 16))
+    assert services.lifecycle_prompts_sweep(today=TODAY) == 0  # one day short
+    type(m).objects.filter(pk=m.pk).update(lost_contact_since=dt.date(2025, 12, 15))
+    assert services.lifecycle_prompts_sweep(today=TODAY) == 1
+    assert services.lifecycle_prompts_sweep(today=TODAY) == 0  # idempotent
+    m.refresh_from_db()
+    assert m.status == S.FULL
+    assert PendingItem.objects.get().kind == PendingKind.SUSPEND_PROMPT
+
+
+def test_suspended_two_years_prompt(tree):
+    MemberFactory(branch=tree.branch_a, status=S.SUSPENDED, suspended_on=dt.date(2024, 6, 16))
+    assert services.lifecycle_prompts_sweep(today=TODAY) == 0
+    MemberFactory(branch=tree.branch_a, status=S.SUSPENDED, suspended_on=dt.date(2024, 6, 15))
+    assert services.lifecycle_prompts_sweep(today=TODAY) == 1
