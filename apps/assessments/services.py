@@ -1,0 +1,1227 @@
+"""Assessment writes (STYLE.md #1): keyword-only, each in one transaction, each audited.
+
+Permissions are checked here through the scoping door, so the HTML views and the API share them:
+- templates: a user with `superior` or `admin_rules` somewhere may copy and edit (not the defaults)
+- cycles, review, stars, weak orgs, evaluators, problems: `superior` over the cycle's org / the org
+- self-assessment, evidence, commitments, duty reports, appeals, rectification progress:
+  `branch_write` over the assessed org
+- votes: only an evaluator chosen for the cycle, once per report (DB unique constraint)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from apps.accounts.scope import can, can_see, require, scope_of
+from apps.assessments import scoring
+from apps.assessments.models import (
+    PHASE_ORDER,
+    Appeal,
+    AppealOutcome,
+    Assessment,
+    AssessmentState,
+    Commitment,
+    CommitmentKind,
+    Computation,
+    ComputedItem,
+    Cycle,
+    CyclePhase,
+    CyclePhaseChange,
+    CycleTask,
+    DutyReport,
+    Evaluator,
+    EvaluatorGroup,
+    Evidence,
+    Grade,
+    Indicator,
+    Method,
+    Problem,
+    ProblemOrigin,
+    ProblemProgress,
+    ProblemState,
+    Score,
+    StarChange,
+    StarRating,
+    Template,
+    TemplateKind,
+    Vote,
+    WeakOrg,
+    WeakOrgProgress,
+    WeakOrgState,
+)
+from apps.assessments.rules import grade_for, stars_for
+from apps.assessments.sources import get_source
+from apps.core.audit import audit_log, diff
+from apps.core.models import AuditAction
+from apps.core.periods import local_today
+from apps.core.rules import rule_value
+from apps.organizations.models import Org
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _dec(
+    value: Any, field: str, *, minimum: Decimal | None = None, maximum: Decimal | None = None
+) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValidationError({field: ["请输入数字。"]}) from None
+    if not number.is_finite():
+        raise ValidationError({field: ["请输入数字。"]})
+    if minimum is not None and number < minimum:
+        raise ValidationError({field: [f"不能小于 {minimum}。"]})
+    if maximum is not None and number > maximum:
+        raise ValidationError({field: [f"不能大于 {maximum}。"]})
+    return scoring.q2(number)
+
+
+def _require_template_admin(actor) -> None:
+    scope = scope_of(actor)
+    if not (scope.has("superior") or scope.has("admin_rules")):
+        raise PermissionDenied("只有上级党组织或规则管理员可以维护考核模板。")
+
+
+def _require_superior(actor, cycle: Cycle) -> None:
+    require(actor, "superior", cycle.org)
+
+
+def _require_in_cycle(cycle: Cycle, org: Org) -> None:
+    if not org.path.startswith(cycle.org.path):
+        raise ValidationError({"org": ["该党组织不在本考核周期范围内。"]})
+
+
+def _phase_at_least(cycle: Cycle, phase: str) -> bool:
+    return PHASE_ORDER.index(cycle.phase) >= PHASE_ORDER.index(phase)
+
+
+def _require_phase(cycle: Cycle, *phases: str, message: str) -> None:
+    if cycle.phase not in phases:
+        raise ValidationError(message)
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def template_copy(
+    *, actor, template: Template, name: str, year: int | None = None, category: str = ""
+) -> Template:
+    _require_template_admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["请填写模板名称。"]})
+    copy = Template.objects.create(
+        name=name,
+        kind=template.kind,
+        category=category or template.category,
+        year=year or template.year,
+        copied_from=template,
+        bonus_cap=template.bonus_cap,
+        created_by=actor,
+    )
+    mapping: dict[int, Indicator] = {}
+    # parents before children
+    pending = list(template.indicators.all())
+    while pending:
+        rest = []
+        for ind in pending:
+            if ind.parent_id is not None and ind.parent_id not in mapping:
+                rest.append(ind)
+                continue
+            old_pk = ind.pk
+            ind.pk = None
+            ind.template = copy
+            ind.parent = mapping.get(ind.parent_id) if ind.parent_id else None
+            ind.save()
+            mapping[old_pk] = ind
+        pending = rest
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=copy,
+        verb="template_copy",
+        changes={"copied_from": [None, template.pk], "name": [None, name]},
+    )
+    return copy
+
+
+INDICATOR_FIELDS = [
+    "name",
+    "max_points",
+    "params",
+    "evidence_required",
+    "description",
+    "rule",
+    "source",
+    "order",
+]
+
+
+@transaction.atomic
+def indicator_update(*, actor, indicator: Indicator, **fields) -> Indicator:
+    """Edit an indicator of a copied template (the shipped defaults stay as shipped)."""
+    _require_template_admin(actor)
+    if indicator.template.is_default:
+        raise ValidationError("系统默认模板不能直接修改，请先复制。")
+    before = {f: getattr(indicator, f) for f in INDICATOR_FIELDS}
+    for key, value in fields.items():
+        if key not in INDICATOR_FIELDS or value is None:
+            continue
+        if key == "max_points":
+            value = _dec(value, "max_points", minimum=Decimal(0), maximum=Decimal(1000))
+        if key == "params" and not isinstance(value, dict):
+            raise ValidationError({"params": ["规则参数应为 JSON 对象。"]})
+        if key == "source" and value and get_source(value) is None:
+            raise ValidationError({"source": ["未知的数据来源。"]})
+        setattr(indicator, key, value)
+    if indicator.method == Method.AUTO and not (indicator.source and indicator.rule):
+        raise ValidationError({"rule": ["自动评分指标需要数据来源和计分规则。"]})
+    indicator.save()
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=indicator,
+        verb="indicator_update",
+        changes=diff(before, {f: getattr(indicator, f) for f in INDICATOR_FIELDS}),
+    )
+    return indicator
+
+
+# --- cycles -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cycle_open(
+    *,
+    actor,
+    org: Org,
+    year: int,
+    name: str = "",
+    branch_template: Template | None = None,
+    secretary_template: Template | None = None,
+    note: str = "",
+) -> Cycle:
+    """年初部署: open a cycle for `org`'s subtree; one scorecard per active branch."""
+    require(actor, "superior", org)
+    if org.is_branch or org.is_party_group:
+        raise ValidationError({"org": ["考核周期须由上级党组织（党委、党总支）发起。"]})
+    if not 2000 <= int(year) <= 2100:
+        raise ValidationError({"year": ["年度无效。"]})
+    branch_template = (
+        branch_template
+        or Template.objects.filter(is_default=True, kind=TemplateKind.BRANCH).first()
+    )
+    if branch_template is None or branch_template.kind != TemplateKind.BRANCH:
+        raise ValidationError({"branch_template": ["请选择党组织考核模板。"]})
+    if secretary_template is not None and secretary_template.kind != TemplateKind.SECRETARY:
+        raise ValidationError({"secretary_template": ["请选择书记述职考核模板。"]})
+    if Cycle.objects.filter(org=org, year=year).exists():
+        raise ValidationError({"year": [f"{org.name}{year}年度的考核周期已存在。"]})
+    branches = list(Org.objects.subtree_of(org).active().branches())
+    if not branches:
+        raise ValidationError({"org": ["该党组织下没有可参加考核的党支部。"]})
+    cycle = Cycle.objects.create(
+        org=org,
+        year=year,
+        name=name.strip() or f"{year}年度党建工作责任考核",
+        branch_template=branch_template,
+        secretary_template=secretary_template,
+        deployment_note=note,
+        opened_by=actor,
+    )
+    CyclePhaseChange.objects.create(
+        cycle=cycle, from_phase="", to_phase=CyclePhase.DEPLOYMENT, by=actor
+    )
+    rows = [
+        Assessment(cycle=cycle, org=b, kind=TemplateKind.BRANCH, template=branch_template)
+        for b in branches
+    ]
+    if secretary_template is not None:
+        rows += [
+            Assessment(cycle=cycle, org=b, kind=TemplateKind.SECRETARY, template=secretary_template)
+            for b in branches
+        ]
+    Assessment.objects.bulk_create(rows)
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=cycle,
+        org=org,
+        verb="cycle_open",
+        changes={"year": [None, year], "branches": [None, len(branches)]},
+    )
+    return cycle
+
+
+def default_cutoff(cycle: Cycle) -> dt.date:
+    return min(local_today(), dt.date(cycle.year, 12, 31))
+
+
+@transaction.atomic
+def cycle_advance(*, actor, cycle: Cycle, to_phase: str, cutoff: dt.date | None = None) -> Cycle:
+    """Move the cycle one phase forward. Entering 年中督查, 年终自评 or 上级考核 computes every
+    automatic score as of the cut-off; publishing needs every branch reviewed and rates stars."""
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    _require_superior(actor, cycle)
+    if to_phase not in PHASE_ORDER:
+        raise ValidationError({"to_phase": ["未知的阶段。"]})
+    if PHASE_ORDER.index(to_phase) != cycle.phase_index + 1:
+        raise ValidationError(
+            {"to_phase": [f"当前阶段为“{cycle.get_phase_display()}”，只能进入下一阶段。"]}
+        )
+    if to_phase == CyclePhase.PUBLISHED:
+        missing = cycle.assessments.exclude(state=AssessmentState.REVIEWED).count()
+        if missing:
+            raise ValidationError(
+                {"to_phase": [f"还有 {missing} 份记分卡未完成上级考核，不能公布。"]}
+            )
+        cycle.published_on = local_today()
+    before = cycle.phase
+    cycle.phase = to_phase
+    cycle.save(update_fields=["phase", "published_on", "updated_at"])
+    CyclePhaseChange.objects.create(cycle=cycle, from_phase=before, to_phase=to_phase, by=actor)
+    if to_phase in (CyclePhase.MIDTERM, CyclePhase.SELF_ASSESSMENT, CyclePhase.REVIEW):
+        _compute(
+            actor=actor,
+            assessments=list(cycle.assessments.select_related("org", "template", "cycle")),
+            cutoff=cutoff or default_cutoff(cycle),
+        )
+    if to_phase == CyclePhase.PUBLISHED:
+        _stars(actor=actor, cycle=cycle, reason=f"{cycle.name}结果公布，按得分评定")
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=cycle,
+        org=cycle.org,
+        verb="cycle_advance",
+        changes={"phase": [before, to_phase]},
+    )
+    return cycle
+
+
+@transaction.atomic
+def cycle_task_add(
+    *, actor, cycle: Cycle, title: str, description: str = "", due_on: dt.date | None = None
+) -> CycleTask:
+    _require_superior(actor, cycle)
+    if not (title or "").strip():
+        raise ValidationError({"title": ["请填写任务内容。"]})
+    if due_on and due_on.year != cycle.year:
+        raise ValidationError({"due_on": ["完成时限应在考核年度内。"]})
+    task = CycleTask.objects.create(
+        cycle=cycle, title=title.strip(), description=description, due_on=due_on
+    )
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=task,
+        org=cycle.org,
+        verb="cycle_task_add",
+        changes={"title": [None, task.title]},
+    )
+    return task
+
+
+@transaction.atomic
+def commitment_add(*, actor, cycle: Cycle, org: Org, kind: str, content: str) -> Commitment:
+    """A secretary's 公开承诺 / 领办项目 / 工作联系点 for the year."""
+    require(actor, "branch_write", org)
+    _require_in_cycle(cycle, org)
+    if kind not in CommitmentKind.values:
+        raise ValidationError({"kind": ["请选择承诺类型。"]})
+    if not (content or "").strip():
+        raise ValidationError({"content": ["请填写承诺内容。"]})
+    if _phase_at_least(cycle, CyclePhase.PUBLISHED):
+        raise ValidationError("考核结果已公布，不能再新增承诺事项。")
+    item = Commitment.objects.create(
+        cycle=cycle, org=org, kind=kind, content=content.strip(), created_by=actor
+    )
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=item,
+        org=org,
+        verb="commitment_add",
+        changes={"kind": [None, kind]},
+    )
+    return item
+
+
+# --- computations -------------------------------------------------------------------------
+
+
+def _compute(*, actor, assessments: list[Assessment], cutoff: dt.date) -> list[Computation]:
+    """Run every source bound to the assessments' templates as of `cutoff`, in batches per
+    template and source (a fixed number of queries per source), and store new Computations."""
+    if not assessments:
+        return []
+    by_template: dict[int, list[Assessment]] = {}
+    for a in assessments:
+        by_template.setdefault(a.template_id, []).append(a)
+    computations = []
+    items: list[ComputedItem] = []
+    for template_id, group in by_template.items():
+        indicators = list(Indicator.objects.filter(template_id=template_id))
+        cycle = group[0].cycle
+        orgs = [a.org for a in group]
+        results: dict[str, dict[int, Any]] = {}
+        for code in {i.source for i in indicators if i.source}:
+            src = get_source(code)
+            if src is not None:
+                results[code] = src.run(orgs, cycle, cutoff)
+        for a in group:
+            per_indicator = {}
+            auto_total = auto_max = Decimal(0)
+            vetoed = False
+            for ind in indicators:
+                if not ind.source or ind.source not in results:
+                    continue
+                res = results[ind.source][a.org_id]
+                points = None
+                explanation = res.explanation
+                if res.available and res.value is not None:
+                    if ind.method == Method.VETO:
+                        if scoring.veto_triggered(params=ind.params, value=res.value):
+                            vetoed = True
+                            explanation = f"触发一票否决：{res.explanation}"
+                    elif ind.rule:
+                        points, how = scoring.rule_points(
+                            rule=ind.rule,
+                            max_points=ind.max_points,
+                            params=ind.params,
+                            value=res.value,
+                        )
+                        explanation = "；".join(x for x in (res.explanation, how) if x)
+                        if ind.method != Method.BONUS:
+                            auto_total += points
+                            auto_max += ind.max_points
+                per_indicator[ind.pk] = ComputedItem(
+                    indicator=ind,
+                    source=ind.source,
+                    available=res.available,
+                    value=res.value,
+                    points=points,
+                    explanation=explanation[:300],
+                    details=res.details,
+                )
+            comp = Computation(
+                assessment=a,
+                cutoff=cutoff,
+                computed_by=actor,
+                total=scoring.q2(auto_total),
+                auto_max=scoring.q2(auto_max),
+                vetoed=vetoed,
+            )
+            computations.append((comp, list(per_indicator.values())))
+    Computation.objects.bulk_create([c for c, _ in computations])
+    for comp, rows in computations:
+        for row in rows:
+            row.computation = comp
+            items.append(row)
+    ComputedItem.objects.bulk_create(items, batch_size=2000)
+    return [c for c, _ in computations]
+
+
+@transaction.atomic
+def cycle_compute(*, actor, cycle: Cycle, cutoff: dt.date | None = None) -> int:
+    """Recompute every scorecard of the cycle (new computation rows; old ones are kept)."""
+    _require_superior(actor, cycle)
+    if cycle.phase in (CyclePhase.PUBLISHED, CyclePhase.CLOSED):
+        raise ValidationError("考核结果已公布，不能重新计算。")
+    cutoff = _cutoff(cycle, cutoff)
+    done = _compute(
+        actor=actor,
+        assessments=list(cycle.assessments.select_related("org", "template", "cycle")),
+        cutoff=cutoff,
+    )
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=cycle,
+        org=cycle.org,
+        verb="cycle_compute",
+        changes={"cutoff": [None, cutoff], "assessments": [None, len(done)]},
+    )
+    return len(done)
+
+
+@transaction.atomic
+def assessment_compute(
+    *, actor, assessment: Assessment, cutoff: dt.date | None = None
+) -> Computation:
+    cycle = assessment.cycle
+    if not (can(actor, "superior", assessment.org) or can(actor, "branch_write", assessment.org)):
+        require(actor, "superior", assessment.org)
+    if cycle.phase in (CyclePhase.PUBLISHED, CyclePhase.CLOSED):
+        raise ValidationError("考核结果已公布，不能重新计算。")
+    cutoff = _cutoff(cycle, cutoff)
+    (comp,) = _compute(actor=actor, assessments=[assessment], cutoff=cutoff)
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=assessment,
+        org=assessment.org,
+        verb="assessment_compute",
+        changes={"cutoff": [None, cutoff], "total": [None, comp.total]},
+    )
+    return comp
+
+
+def _cutoff(cycle: Cycle, cutoff: dt.date | None) -> dt.date:
+    if cutoff is None:
+        return default_cutoff(cycle)
+    if cutoff.year != cycle.year:
+        raise ValidationError({"cutoff": ["数据截止日期应在考核年度内。"]})
+    if cutoff > local_today():
+        raise ValidationError({"cutoff": ["数据截止日期不能晚于今天。"]})
+    return cutoff
+
+
+def latest_computation(assessment: Assessment) -> Computation | None:
+    return assessment.computations.order_by("-computed_at", "-id").first()
+
+
+def card_for(
+    assessment: Assessment, *, stage: str = "final", computation: Computation | None = None
+) -> scoring.Card:
+    """The assembled scorecard (used by services, selectors, pages and the API)."""
+    indicators = list(Indicator.objects.filter(template_id=assessment.template_id))
+    comp = computation or latest_computation(assessment)
+    computed = {i.indicator_id: i for i in comp.items.all()} if comp else {}
+    scores = {}
+    for s in assessment.scores.prefetch_related("evidence"):
+        s.evidence_list = list(s.evidence.all())
+        scores[s.indicator_id] = s
+    card = scoring.build_card(indicators, computed=computed, scores=scores, stage=stage)
+    return scoring.apply_bonus_cap(card, assessment.template.bonus_cap)
+
+
+# --- self-assessment and review -------------------------------------------------------------
+
+
+def _indicator_of(assessment: Assessment, indicator_id) -> Indicator:
+    try:
+        return Indicator.objects.get(pk=int(indicator_id), template_id=assessment.template_id)
+    except (Indicator.DoesNotExist, TypeError, ValueError):
+        raise ValidationError({"indicator": ["指标不属于本记分卡。"]}) from None
+
+
+@transaction.atomic
+def assessment_self_assess(
+    *, actor, assessment: Assessment, entries: dict, comment: str = "", submit: bool = False
+) -> Assessment:
+    """年终自评: the branch scores hand-scored items (and waiting sources) with comments."""
+    assessment = (
+        Assessment.objects.select_for_update().select_related("cycle", "org").get(pk=assessment.pk)
+    )
+    require(actor, "branch_write", assessment.org)
+    _require_phase(assessment.cycle, CyclePhase.SELF_ASSESSMENT, message="当前不在年终自评阶段。")
+    if assessment.state != AssessmentState.OPEN:
+        raise ValidationError("自评已提交，不能再修改。")
+    changes = {}
+    for indicator_id, entry in (entries or {}).items():
+        ind = _indicator_of(assessment, indicator_id)
+        if ind.method in (Method.GROUP, Method.VETO):
+            raise ValidationError({"indicator": [f"“{ind.code}”不需要自评打分。"]})
+        points = entry.get("points")
+        score, _ = Score.objects.get_or_create(assessment=assessment, indicator=ind)
+        before = score.self_points
+        if points in (None, ""):
+            score.self_points = None
+        else:
+            score.self_points = _dec(
+                points, f"points_{ind.pk}", minimum=Decimal(0), maximum=ind.max_points
+            )
+        score.self_comment = (entry.get("comment") or "").strip()
+        score.save()
+        if before != score.self_points:
+            changes[ind.code] = [before, score.self_points]
+    assessment.self_comment = comment
+    card = card_for(assessment, stage="self")
+    if submit:
+        if card.unscored:
+            codes = "、".join(
+                line.indicator.code for line in card.lines if line.unscored and not line.is_group
+            )
+            raise ValidationError(f"以下指标尚未自评：{codes}")
+        missing = [
+            line.indicator.code
+            for line in card.lines
+            if line.indicator.evidence_required
+            and (line.self_points or 0) > 0
+            and not line.evidence
+        ]
+        if missing:
+            raise ValidationError(f"以下指标需上传佐证材料：{'、'.join(missing)}")
+        assessment.state = AssessmentState.SELF_SUBMITTED
+    assessment.self_total = card.total
+    assessment.save(update_fields=["self_comment", "self_total", "state", "updated_at"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=assessment,
+        org=assessment.org,
+        verb="assessment_self_assess",
+        changes=changes | ({"state": ["open", assessment.state]} if submit else {}),
+    )
+    return assessment
+
+
+@transaction.atomic
+def evidence_add(*, actor, assessment: Assessment, indicator_id, file, note: str = "") -> Evidence:
+    require(actor, "branch_write", assessment.org)
+    if (
+        _phase_at_least(assessment.cycle, CyclePhase.REVIEW)
+        or assessment.state != AssessmentState.OPEN
+    ):
+        raise ValidationError("自评已提交或已进入上级考核，不能再上传佐证材料。")
+    ind = _indicator_of(assessment, indicator_id)
+    if file is None:
+        raise ValidationError({"file": ["请选择文件。"]})
+    if getattr(file, "size", 0) > 20 * 1024 * 1024:
+        raise ValidationError({"file": ["文件不能超过20MB。"]})
+    score, _ = Score.objects.get_or_create(assessment=assessment, indicator=ind)
+    ev = Evidence.objects.create(score=score, file=file, note=note[:200], uploaded_by=actor)
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=ev,
+        org=assessment.org,
+        verb="evidence_add",
+        changes={"indicator": [None, ind.code]},
+    )
+    return ev
+
+
+@transaction.atomic
+def assessment_review(
+    *,
+    actor,
+    assessment: Assessment,
+    adjustments: dict | None = None,
+    vetoes: list | None = None,
+    comment: str = "",
+) -> Assessment:
+    """上级考核: adjust items (each with a reason), mark vetoes, fix the final score and grade."""
+    assessment = (
+        Assessment.objects.select_for_update()
+        .select_related("cycle", "org", "template")
+        .get(pk=assessment.pk)
+    )
+    require(actor, "superior", assessment.org)
+    _require_phase(assessment.cycle, CyclePhase.REVIEW, message="当前不在上级考核阶段。")
+    changes: dict[str, Any] = {}
+    for indicator_id, entry in (adjustments or {}).items():
+        ind = _indicator_of(assessment, indicator_id)
+        if ind.method in (Method.GROUP, Method.VETO):
+            raise ValidationError({"indicator": [f"“{ind.code}”不能直接打分。"]})
+        points = entry.get("points")
+        reason = (entry.get("reason") or "").strip()
+        score, _ = Score.objects.get_or_create(assessment=assessment, indicator=ind)
+        before = score.review_points
+        if points in (None, ""):
+            score.review_points = None
+            score.review_reason = ""
+        else:
+            score.review_points = _dec(
+                points, f"points_{ind.pk}", minimum=Decimal(0), maximum=ind.max_points
+            )
+            if not reason:
+                raise ValidationError({f"reason_{ind.pk}": [f"调整“{ind.code}”的分数须说明理由。"]})
+            score.review_reason = reason
+        score.save()
+        if before != score.review_points:
+            changes[ind.code] = [before, score.review_points]
+    veto_ids = {int(v) for v in (vetoes or [])}
+    for ind in Indicator.objects.filter(template_id=assessment.template_id, method=Method.VETO):
+        marked = ind.pk in veto_ids
+        score = Score.objects.filter(assessment=assessment, indicator=ind).first()
+        if marked or score is not None:
+            score = score or Score(assessment=assessment, indicator=ind)
+            if score.vetoed != marked:
+                changes[ind.code] = [score.vetoed, marked]
+            score.vetoed = marked
+            score.save()
+    card = card_for(assessment, stage="final")
+    if card.unscored:
+        codes = "、".join(
+            line.indicator.code for line in card.lines if line.unscored and not line.is_group
+        )
+        raise ValidationError(f"以下指标尚无得分，请评定：{codes}")
+    before = {
+        "final_score": assessment.final_score,
+        "grade": assessment.grade,
+        "vetoed": assessment.vetoed,
+    }
+    assessment.final_score = card.total
+    assessment.vetoed = card.vetoed
+    assessment.grade = Grade.POOR if card.vetoed else grade_for(card.total)
+    assessment.review_comment = comment
+    assessment.state = AssessmentState.REVIEWED
+    assessment.reviewed_by = actor
+    assessment.reviewed_at = timezone.now()
+    assessment.save()
+    changes |= diff(
+        before,
+        {
+            "final_score": assessment.final_score,
+            "grade": assessment.grade,
+            "vetoed": assessment.vetoed,
+        },
+    )
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=assessment,
+        org=assessment.org,
+        verb="assessment_review",
+        changes=changes,
+    )
+    return assessment
+
+
+# --- appeals ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def appeal_submit(*, actor, assessment: Assessment, reason: str) -> Appeal:
+    require(actor, "branch_write", assessment.org)
+    _require_phase(assessment.cycle, CyclePhase.PUBLISHED, message="考核结果公布后方可申诉。")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["请填写申诉理由。"]})
+    if assessment.appeals.filter(outcome=AppealOutcome.PENDING).exists():
+        raise ValidationError("已有一项申诉正在处理中。")
+    appeal = Appeal.objects.create(
+        assessment=assessment,
+        reason=reason.strip(),
+        submitted_by=actor,
+        score_before=assessment.final_score,
+    )
+    audit_log(
+        actor=actor, action=AuditAction.CREATE, obj=appeal, org=assessment.org, verb="appeal_submit"
+    )
+    return appeal
+
+
+@transaction.atomic
+def appeal_decide(
+    *, actor, appeal: Appeal, outcome: str, response: str, score_after=None
+) -> Appeal:
+    appeal = (
+        Appeal.objects.select_for_update()
+        .select_related("assessment__cycle", "assessment__org")
+        .get(pk=appeal.pk)
+    )
+    assessment = appeal.assessment
+    _require_superior(actor, assessment.cycle)
+    if appeal.outcome != AppealOutcome.PENDING:
+        raise ValidationError("该申诉已处理。")
+    if outcome not in (AppealOutcome.UPHELD, AppealOutcome.REJECTED):
+        raise ValidationError({"outcome": ["请选择处理结果。"]})
+    if not (response or "").strip():
+        raise ValidationError({"response": ["请填写答复意见。"]})
+    appeal.outcome = outcome
+    appeal.response = response.strip()
+    appeal.decided_by = actor
+    appeal.decided_at = timezone.now()
+    if outcome == AppealOutcome.UPHELD:
+        if score_after in (None, ""):
+            raise ValidationError({"score_after": ["申诉成立时请填写调整后的得分。"]})
+        new_score = _dec(score_after, "score_after", minimum=Decimal(0), maximum=Decimal(200))
+        appeal.score_after = new_score
+        assessment.final_score = new_score
+        assessment.grade = Grade.POOR if assessment.vetoed else grade_for(new_score)
+        assessment.save(update_fields=["final_score", "grade", "updated_at"])
+        if assessment.kind == TemplateKind.BRANCH:
+            _stars(
+                actor=actor,
+                cycle=assessment.cycle,
+                reason=f"申诉成立，{assessment.org.name}得分调整为{new_score}",
+            )
+    else:
+        appeal.score_after = appeal.score_before
+    appeal.save()
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=appeal,
+        org=assessment.org,
+        verb="appeal_decide",
+        changes={
+            "outcome": ["pending", outcome],
+            "score": [appeal.score_before, appeal.score_after],
+        },
+    )
+    return appeal
+
+
+# --- problem lists and rectification --------------------------------------------------------
+
+
+@transaction.atomic
+def problem_raise(
+    *,
+    actor,
+    cycle: Cycle,
+    org: Org,
+    origin: str,
+    description: str,
+    measure: str = "",
+    due_on: dt.date | None = None,
+) -> Problem:
+    _require_superior(actor, cycle)
+    require(actor, "superior", org)
+    _require_in_cycle(cycle, org)
+    if origin not in ProblemOrigin.values:
+        raise ValidationError({"origin": ["请选择问题来源。"]})
+    if not (description or "").strip():
+        raise ValidationError({"description": ["请填写问题。"]})
+    problem = Problem.objects.create(
+        cycle=cycle,
+        org=org,
+        origin=origin,
+        description=description.strip(),
+        measure=measure,
+        due_on=due_on,
+        raised_by=actor,
+    )
+    audit_log(actor=actor, action=AuditAction.CREATE, obj=problem, org=org, verb="problem_raise")
+    return problem
+
+
+@transaction.atomic
+def problem_progress_add(*, actor, problem: Problem, note: str, file=None) -> ProblemProgress:
+    if not (can(actor, "branch_write", problem.org) or can(actor, "superior", problem.org)):
+        require(actor, "branch_write", problem.org)
+    if problem.state == ProblemState.CLOSED:
+        raise ValidationError("该问题已销号。")
+    if not (note or "").strip():
+        raise ValidationError({"note": ["请填写整改进展。"]})
+    entry = ProblemProgress.objects.create(
+        problem=problem, note=note.strip(), file=file or "", by=actor
+    )
+    if problem.state == ProblemState.OPEN:
+        problem.state = ProblemState.RECTIFYING
+        problem.save(update_fields=["state", "updated_at"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=entry,
+        org=problem.org,
+        verb="problem_progress_add",
+    )
+    return entry
+
+
+@transaction.atomic
+def problem_close(*, actor, problem: Problem) -> Problem:
+    """销号: the superior closes a problem once rectification evidence (a file) is on record."""
+    require(actor, "superior", problem.org)
+    if problem.state == ProblemState.CLOSED:
+        raise ValidationError("该问题已销号。")
+    if not problem.progress.exclude(file="").exists():
+        raise ValidationError("尚无整改佐证材料，不能销号。")
+    problem.state = ProblemState.CLOSED
+    problem.closed_at = timezone.now()
+    problem.save(update_fields=["state", "closed_at", "updated_at"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=problem,
+        org=problem.org,
+        verb="problem_close",
+        changes={"state": ["rectifying", "closed"]},
+    )
+    return problem
+
+
+# --- 述职评议 ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def duty_report_submit(*, actor, cycle: Cycle, org: Org, content: str) -> DutyReport:
+    require(actor, "branch_write", org)
+    _require_in_cycle(cycle, org)
+    if _phase_at_least(cycle, CyclePhase.PUBLISHED):
+        raise ValidationError("考核结果已公布，不能再提交述职报告。")
+    if not (content or "").strip():
+        raise ValidationError({"content": ["请填写述职报告。"]})
+    report = DutyReport.objects.filter(cycle=cycle, org=org).first()
+    if report is not None:
+        if report.votes.exists():
+            raise ValidationError("评议已开始，述职报告不能再修改。")
+        report.content = content.strip()
+        report.secretary = actor
+        report.save()
+        verb_action = AuditAction.UPDATE
+    else:
+        report = DutyReport.objects.create(
+            cycle=cycle, org=org, secretary=actor, content=content.strip()
+        )
+        verb_action = AuditAction.CREATE
+    audit_log(actor=actor, action=verb_action, obj=report, org=org, verb="duty_report_submit")
+    return report
+
+
+@transaction.atomic
+def evaluator_add(*, actor, cycle: Cycle, user, group: str) -> Evaluator:
+    _require_superior(actor, cycle)
+    if group not in EvaluatorGroup.values:
+        raise ValidationError({"group": ["请选择评议人身份。"]})
+    if Evaluator.objects.filter(cycle=cycle, user=user).exists():
+        raise ValidationError({"user": ["该用户已是本周期的评议人。"]})
+    evaluator = Evaluator.objects.create(cycle=cycle, user=user, group=group)
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=evaluator,
+        org=cycle.org,
+        verb="evaluator_add",
+        changes={"user": [None, user.pk], "group": [None, group]},
+    )
+    return evaluator
+
+
+def duty_aggregate(votes: list[tuple[str, str]]) -> tuple[Decimal | None, str]:
+    """(group, choice) votes → (score, grade). Each group's average vote value is weighted by
+    the group's weight; groups without votes drop out and the weights are renormalised."""
+    values = {k: Decimal(str(v)) for k, v in (rule_value("assessments.vote_values") or {}).items()}
+    weights = {
+        k: Decimal(str(v)) for k, v in (rule_value("assessments.vote_group_weights") or {}).items()
+    }
+    by_group: dict[str, list[Decimal]] = {}
+    for group, choice in votes:
+        by_group.setdefault(group, []).append(values.get(choice, Decimal(0)))
+    weighted = total_weight = Decimal(0)
+    for group, numbers in by_group.items():
+        w = weights.get(group, Decimal(0))
+        weighted += w * sum(numbers) / len(numbers)
+        total_weight += w
+    if total_weight == 0:
+        return None, ""
+    score = scoring.q2(weighted / total_weight)
+    return score, grade_for(score, key="assessments.duty_grade_thresholds")
+
+
+def evaluator_for(user, cycle: Cycle) -> Evaluator | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Evaluator.objects.filter(cycle=cycle, user=user).first()
+
+
+@transaction.atomic
+def vote_cast(*, actor, report: DutyReport, choice: str) -> Vote:
+    """One vote per evaluator per report; only the evaluators chosen for the cycle vote."""
+    cycle = report.cycle
+    evaluator = evaluator_for(actor, cycle)
+    if evaluator is None:
+        if can_see(actor, report.org):
+            raise PermissionDenied("您不是本次述职评议的评议人。")
+        raise Http404("未找到。")
+    if choice not in Grade.values:
+        raise ValidationError({"choice": ["请选择好、较好、一般或差。"]})
+    if _phase_at_least(cycle, CyclePhase.PUBLISHED):
+        raise ValidationError("评议已结束。")
+    if Vote.objects.filter(report=report, evaluator=evaluator).exists():
+        raise ValidationError({"choice": ["您已对该述职报告投过票，每人只能投一次。"]})
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(report=report, evaluator=evaluator, choice=choice)
+    except IntegrityError:
+        raise ValidationError({"choice": ["您已对该述职报告投过票，每人只能投一次。"]}) from None
+    report = DutyReport.objects.select_for_update().get(pk=report.pk)
+    report.score, report.grade = duty_aggregate(
+        list(report.votes.values_list("evaluator__group", "choice"))
+    )
+    report.save(update_fields=["score", "grade", "updated_at"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=vote,
+        object_repr=f"{report} 评议票",
+        org=report.org,
+        verb="vote_cast",
+    )
+    return vote
+
+
+# --- 评星定级 -------------------------------------------------------------------------------
+
+
+def weak_org_ids(year: int, org_ids: list[int]) -> set[int]:
+    return set(
+        WeakOrg.objects.filter(year=year, org_id__in=org_ids).values_list("org_id", flat=True)
+    )
+
+
+def star_plan(rows: list[dict], *, ratio: Decimal, capped_max: int) -> list[dict]:
+    """Pure star assignment. rows: {"org_id", "path", "score", "capped": bool} for every rated
+    branch. Returns rows with "stars", "by_score", "rank", "limited_by".
+
+    - stars by score thresholds (rule assessments.star_thresholds);
+    - vetoed / 软弱涣散 (capped) rows get at most `capped_max` stars and take no five-star place;
+    - five stars for at most floor(ratio × n) rows, n = every rated row; the five-star
+      candidates are taken by score, highest first; a group of equal scores that would not fit
+      entirely is left out entirely (all get four stars), so equal scores are always treated alike
+      and the cap is never exceeded;
+    - rank: 1 + number of rows with a strictly higher score (equal scores share a rank).
+    """
+    n = len(rows)
+    max_five = math.floor(Decimal(n) * ratio)
+    ordered = sorted(
+        rows, key=lambda r: (-(r["score"] if r["score"] is not None else Decimal(-1)), r["path"])
+    )
+    for r in ordered:
+        r["by_score"] = stars_for(r["score"])
+        r["stars"] = r["by_score"]
+        r["limited_by"] = ""
+        r["rank"] = 1 + sum(1 for o in rows if (o["score"] or 0) > (r["score"] or 0))
+        if r["capped"] and r["stars"] > capped_max:
+            r["stars"] = capped_max
+            r["limited_by"] = r["capped"] if isinstance(r["capped"], str) else "一票否决或软弱涣散"
+    five = [r for r in ordered if r["stars"] == 5]
+    taken = 0
+    i = 0
+    while i < len(five):
+        j = i
+        while j < len(five) and five[j]["score"] == five[i]["score"]:
+            j += 1
+        group = five[i:j]
+        if taken + len(group) <= max_five:
+            taken += len(group)
+        else:
+            for r in five[i:]:
+                r["stars"] = 4
+                r["limited_by"] = f"五星比例上限（{ratio:.0%}，最多{max_five}个）"
+            break
+        i = j
+    return ordered
+
+
+def _stars(*, actor, cycle: Cycle, reason: str) -> list[StarRating]:
+    assessments = list(
+        cycle.assessments.filter(
+            kind=TemplateKind.BRANCH, final_score__isnull=False
+        ).select_related("org")
+    )
+    weak = weak_org_ids(cycle.year, [a.org_id for a in assessments])
+    rows = []
+    for a in assessments:
+        capped = "一票否决" if a.vetoed else ("认定为软弱涣散党组织" if a.org_id in weak else "")
+        rows.append(
+            {"org_id": a.org_id, "path": a.org.path, "score": a.final_score, "capped": capped}
+        )
+    plan = star_plan(
+        rows,
+        ratio=Decimal(str(rule_value("assessments.five_star_ratio"))),
+        capped_max=int(rule_value("assessments.capped_max_stars")),
+    )
+    existing = {r.org_id: r for r in StarRating.objects.filter(cycle=cycle)}
+    out = []
+    for row in plan:
+        rating = existing.get(row["org_id"])
+        before = rating.stars if rating else None
+        if rating is None:
+            rating = StarRating(cycle=cycle, org_id=row["org_id"])
+        rating.score, rating.rank, rating.stars = row["score"], row["rank"], row["stars"]
+        rating.by_score, rating.limited_by = row["by_score"], row["limited_by"][:200]
+        rating.save()
+        if before != rating.stars:
+            why = reason + (f"（{row['limited_by']}）" if row["limited_by"] else "")
+            StarChange.objects.create(
+                rating=rating, from_stars=before, to_stars=rating.stars, reason=why[:300], by=actor
+            )
+        out.append(rating)
+    return out
+
+
+@transaction.atomic
+def stars_compute(*, actor, cycle: Cycle) -> list[StarRating]:
+    _require_superior(actor, cycle)
+    if not _phase_at_least(cycle, CyclePhase.REVIEW):
+        raise ValidationError("上级考核开始后方可评定星级。")
+    out = _stars(actor=actor, cycle=cycle, reason="按考核得分评定")
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=cycle,
+        org=cycle.org,
+        verb="stars_compute",
+        changes={"rated": [None, len(out)]},
+    )
+    return out
+
+
+@transaction.atomic
+def star_change(*, actor, rating: StarRating, stars: int, reason: str) -> StarRating:
+    """动态升降星 during the year, with a reason; caps still apply."""
+    rating = StarRating.objects.select_for_update().select_related("cycle", "org").get(pk=rating.pk)
+    _require_superior(actor, rating.cycle)
+    try:
+        stars = int(stars)
+    except (TypeError, ValueError):
+        raise ValidationError({"stars": ["星级应为1–5。"]}) from None
+    if not 1 <= stars <= 5:
+        raise ValidationError({"stars": ["星级应为1–5。"]})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["请填写调整原因。"]})
+    if stars == rating.stars:
+        raise ValidationError({"stars": ["星级未变化。"]})
+    capped_max = int(rule_value("assessments.capped_max_stars"))
+    vetoed = Assessment.objects.filter(
+        cycle=rating.cycle, org=rating.org, kind=TemplateKind.BRANCH, vetoed=True
+    ).exists()
+    if stars > capped_max and (
+        vetoed or rating.org_id in weak_org_ids(rating.cycle.year, [rating.org_id])
+    ):
+        raise ValidationError({"stars": [f"一票否决或软弱涣散的党组织最高评{capped_max}星。"]})
+    if stars == 5:
+        n = StarRating.objects.filter(cycle=rating.cycle).count()
+        max_five = math.floor(Decimal(n) * Decimal(str(rule_value("assessments.five_star_ratio"))))
+        if (
+            StarRating.objects.filter(cycle=rating.cycle, stars=5).exclude(pk=rating.pk).count() + 1
+            > max_five
+        ):
+            raise ValidationError({"stars": [f"五星党组织已达比例上限（最多{max_five}个）。"]})
+    StarChange.objects.create(
+        rating=rating, from_stars=rating.stars, to_stars=stars, reason=reason.strip(), by=actor
+    )
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=rating,
+        org=rating.org,
+        verb="star_change",
+        changes={"stars": [rating.stars, stars]},
+        reason=reason.strip(),
+    )
+    rating.stars = stars
+    rating.save(update_fields=["stars", "updated_at"])
+    return rating
+
+
+# --- 软弱涣散 -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def weak_org_designate(
+    *,
+    actor,
+    org: Org,
+    year: int,
+    reasons: list[str],
+    note: str = "",
+    plan: str = "",
+    leader: str = "",
+) -> WeakOrg:
+    require(actor, "superior", org)
+    if not (
+        org.is_branch or org.org_type == "general_branch" or org.org_type == "primary_committee"
+    ):
+        raise ValidationError({"org": ["只能认定基层党组织。"]})
+    reasons = [r.strip() for r in (reasons or []) if r and r.strip()]
+    if not reasons:
+        raise ValidationError({"reasons": ["请至少填写一项认定情形。"]})
+    if WeakOrg.objects.filter(org=org, year=year).exists():
+        raise ValidationError({"org": [f"{org.name}已被认定为{year}年软弱涣散党组织。"]})
+    weak = WeakOrg.objects.create(
+        org=org,
+        year=year,
+        reasons=reasons,
+        note=note,
+        plan=plan,
+        leader=leader,
+        designated_by=actor,
+    )
+    capped_max = int(rule_value("assessments.capped_max_stars"))
+    for rating in StarRating.objects.filter(org=org, cycle__year=year, stars__gt=capped_max):
+        StarChange.objects.create(
+            rating=rating,
+            from_stars=rating.stars,
+            to_stars=capped_max,
+            reason=f"认定为软弱涣散党组织，星级不高于{capped_max}星",
+            by=actor,
+        )
+        rating.stars = capped_max
+        rating.limited_by = "认定为软弱涣散党组织"
+        rating.save(update_fields=["stars", "limited_by", "updated_at"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=weak,
+        org=org,
+        verb="weak_org_designate",
+        changes={"reasons": [None, reasons]},
+    )
+    return weak
+
+
+@transaction.atomic
+def weak_org_update(*, actor, weak_org: WeakOrg, plan: str, leader: str) -> WeakOrg:
+    require(actor, "superior", weak_org.org)
+    if weak_org.state == WeakOrgState.CLOSED:
+        raise ValidationError("已验收销号。")
+    before = {"plan": weak_org.plan, "leader": weak_org.leader}
+    weak_org.plan, weak_org.leader = plan, leader
+    weak_org.save(update_fields=["plan", "leader", "updated_at"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=weak_org,
+        org=weak_org.org,
+        verb="weak_org_update",
+        changes=diff(before, {"plan": plan, "leader": leader}),
+    )
+    return weak_org
+
+
+@transaction.atomic
+def weak_org_progress_add(*, actor, weak_org: WeakOrg, note: str) -> WeakOrgProgress:
+    if not (can(actor, "branch_write", weak_org.org) or can(actor, "superior", weak_org.org)):
+        require(actor, "branch_write", weak_org.org)
+    if weak_org.state == WeakOrgState.CLOSED:
+        raise ValidationError("已验收销号，不能再填写进展。")
+    if not (note or "").strip():
+        raise ValidationError({"note": ["请填写整顿进展。"]})
+    entry = WeakOrgProgress.objects.create(weak_org=weak_org, note=note.strip(), by=actor)
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=entry,
+        org=weak_org.org,
+        verb="weak_org_progress_add",
+    )
+    return entry
+
+
+@transaction.atomic
+def weak_org_close(*, actor, weak_org: WeakOrg, review: str) -> WeakOrg:
+    require(actor, "superior", weak_org.org)
+    if weak_org.state == WeakOrgState.CLOSED:
+        raise ValidationError("已验收销号。")
+    if not (review or "").strip():
+        raise ValidationError({"review": ["请填写验收意见。"]})
+    if not weak_org.progress.exists():
+        raise ValidationError("尚无整顿进展记录，不能验收销号。")
+    weak_org.state = WeakOrgState.CLOSED
+    weak_org.closing_review = review.strip()
+    weak_org.closed_on = local_today()
+    weak_org.save(update_fields=["state", "closing_review", "closed_on", "updated_at"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=weak_org,
+        org=weak_org.org,
+        verb="weak_org_close",
+        changes={"state": ["rectifying", "closed"]},
+    )
+    return weak_org

@@ -1,0 +1,464 @@
+"""The automatic-score sources: small functions that measure one thing about an org.
+
+Each source has a `code`, a Chinese `label`, a `unit`, and computes, for a batch of orgs, one
+`SourceResult(value, details)` per org as of a cut-off date within a cycle's year. `details`
+are the rows behind the value: each names the record (`type` = app_label.model, `id`), so a
+branch sees exactly which meeting, term, position or member cost it points.
+
+`compute(org, cycle, cutoff)` is the one-org form; `compute_many(orgs, cycle, cutoff)` is
+what cycle-wide computations and the 软弱涣散 screening call, with a fixed number of queries
+per source however many orgs there are.
+
+Sources whose data belongs to an app that is not on main yet are registered as *waiting*:
+they report `available=False`, and their indicators are scored by hand until the app lands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+from apps.core.periods import add_months, add_years
+
+# --- result types ---------------------------------------------------------------------
+
+
+@dataclass
+class SourceResult:
+    value: Decimal | None
+    details: list[dict[str, Any]] = field(default_factory=list)
+    available: bool = True
+    explanation: str = ""
+
+
+def detail(
+    type_: str, id_: int | None, label: str, *, date: dt.date | None = None, note: str = ""
+) -> dict:
+    return {
+        "type": type_,
+        "id": id_,
+        "label": label,
+        "date": date.isoformat() if date else "",
+        "note": note,
+    }
+
+
+# Pages where a detail row's record can be opened (resolved at render time: a link appears as
+# soon as the owning app has the page).
+RECORD_URLS = {
+    "organizations.org": "organizations:detail",
+    "organizations.term": "organizations:term",
+    "organizations.committeeposition": "organizations:detail",
+    "members.member": "members:detail",
+    "meetings.meeting": "meetings:detail",
+    "assessments.dutyreport": "assessments:duty_report",
+}
+
+
+def record_url(row: dict) -> str:
+    name = RECORD_URLS.get(row.get("type", ""))
+    if not name or row.get("id") is None:
+        return ""
+    target = row.get("url_id", row["id"])
+    try:
+        return reverse(name, args=[target])
+    except NoReverseMatch:
+        return ""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The stretch of the cycle's year that a computation looks at: 1 Jan .. cutoff."""
+
+    start: dt.date
+    end: dt.date  # inclusive
+
+    @classmethod
+    def of(cls, cycle, cutoff: dt.date) -> Window:
+        start = dt.date(cycle.year, 1, 1)
+        end = min(cutoff, dt.date(cycle.year, 12, 31))
+        return cls(start=start, end=max(start, end))
+
+
+def months_between(start: dt.date, end: dt.date) -> int:
+    """Completed months from start to end (0 when end < start + 1 month)."""
+    if end < start:
+        return 0
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if add_months(start, months) > end:
+        months -= 1
+    return max(0, months)
+
+
+# --- the registry ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    code: str
+    label: str
+    unit: str
+    compute_many: Callable[[list, Any, dt.date], dict[int, SourceResult]]
+    requires: str = ""  # "module:function" that must exist for the source to be live
+    waiting_for: str = ""  # the app whose data it needs (shown while not available)
+
+    @property
+    def available(self) -> bool:
+        if not self.requires:
+            return True
+        module_name, _, attr = self.requires.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            return False
+        return hasattr(module, attr)
+
+    def compute(self, org, cycle, cutoff: dt.date) -> SourceResult:
+        return self.run([org], cycle, cutoff)[org.pk]
+
+    def run(self, orgs: list, cycle, cutoff: dt.date) -> dict[int, SourceResult]:
+        if not self.available:
+            waiting = SourceResult(
+                value=None,
+                available=False,
+                explanation=f"数据来源“{self.label}”待{self.waiting_for}模块接入，暂按人工评分",
+            )
+            return {org.pk: waiting for org in orgs}
+        results = self.compute_many(orgs, cycle, cutoff)
+        return {org.pk: results.get(org.pk, SourceResult(Decimal(0))) for org in orgs}
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def source(code: str, label: str, unit: str = "", *, requires: str = "", waiting_for: str = ""):
+    def decorate(fn: Callable[[list, Any, dt.date], dict[int, SourceResult]]):
+        SOURCES[code] = Source(code, label, unit, fn, requires=requires, waiting_for=waiting_for)
+        return fn
+
+    return decorate
+
+
+def get_source(code: str) -> Source | None:
+    return SOURCES.get(code)
+
+
+def source_choices() -> list[tuple[str, str]]:
+    return [(s.code, s.label) for s in SOURCES.values()]
+
+
+def _ids(orgs: Iterable) -> list[int]:
+    return [o.pk for o in orgs]
+
+
+# --- organizations: terms and committees (live) ---------------------------------------
+
+OPEN_TERM_STATES = ("active", "request_submitted", "request_approved", "extension_approved")
+
+
+def term_overdue_months(term, cutoff: dt.date) -> int:
+    """Months a term is past its end (or approved extension) at `cutoff`; -1 when not overdue.
+    A term whose new election has been held is not overdue."""
+    if term.state not in OPEN_TERM_STATES:
+        return -1
+    end = term.extension_until or term.ends_on
+    if cutoff <= end:
+        return -1
+    return months_between(end, cutoff)
+
+
+@source("org.term_overdue", "未按期换届（逾期天数）", "天")
+def _term_overdue(orgs, cycle, cutoff):
+    from apps.organizations.models import Term
+
+    out: dict[int, SourceResult] = {}
+    terms = (
+        Term.objects.filter(org_id__in=_ids(orgs))
+        .exclude(state="closed")
+        .order_by("org_id", "-number")
+    )
+    for term in terms:
+        if term.org_id in out:
+            continue
+        months = term_overdue_months(term, cutoff)
+        if months < 0:
+            out[term.org_id] = SourceResult(Decimal(0))
+            continue
+        end = term.extension_until or term.ends_on
+        days = (cutoff - end).days
+        out[term.org_id] = SourceResult(
+            Decimal(days),
+            [
+                detail(
+                    "organizations.term",
+                    term.pk,
+                    f"第{term.number}届（{term.elected_on}选举）",
+                    date=end,
+                    note=f"任期于{end}届满，截至{cutoff}未完成换届，逾期{days}天（{months}个月）",
+                )
+            ],
+            explanation=f"任期届满逾期{days}天",
+        )
+    return out
+
+
+def vacancies(
+    positions: list, since: dt.date, cutoff: dt.date
+) -> list[tuple[dt.date, dt.date, Any, bool]]:
+    """Gaps in secretary coverage between `since` and `cutoff`:
+    [(start, end, previous position, still open at the cut-off)]."""
+    spans = sorted(
+        ((p.started_on, p.ended_on or dt.date.max, p) for p in positions if p.started_on <= cutoff),
+        key=lambda s: (s[0], s[1]),
+    )
+    gaps: list[tuple[dt.date, dt.date, Any, bool]] = []
+    covered_until = since
+    previous = None
+    for start, end, position in spans:
+        if start > covered_until:
+            gaps.append((covered_until, start, previous, False))
+        if end > covered_until:
+            covered_until = end
+            previous = position
+    if covered_until < cutoff:
+        gaps.append((covered_until, cutoff, previous, True))
+    return gaps
+
+
+@source("org.secretary_vacant_months", "书记空缺（最长连续月数）", "月")
+def _secretary_vacant(orgs, cycle, cutoff):
+    from apps.organizations.models import CommitteePosition, Position
+
+    window = Window.of(cycle, cutoff)
+    by_org: dict[int, list] = defaultdict(list)
+    rows = CommitteePosition.objects.filter(
+        org_id__in=_ids(orgs), position=Position.SECRETARY
+    ).select_related("member")
+    for p in rows:
+        by_org[p.org_id].append(p)
+    out: dict[int, SourceResult] = {}
+    for org in orgs:
+        since = org.founded_on or dt.date(cycle.year - 10, 1, 1)
+        longest = 0
+        rows_out = []
+        for start, end, previous, still_open in vacancies(
+            by_org.get(org.pk, []), since, window.end
+        ):
+            if end < window.start:
+                continue  # a gap that closed before the cycle year
+            months = months_between(start, end)
+            longest = max(longest, months)
+            extra = {"months": months, "open": still_open}
+            if previous is not None:
+                row = detail(
+                    "organizations.committeeposition",
+                    previous.pk,
+                    f"原书记 {previous.member.name}（离任）",
+                    date=start,
+                    note=f"{start} 起书记空缺至 {end}，{months} 个月",
+                )
+                rows_out.append(row | extra | {"url_id": org.pk})
+            else:
+                row = detail(
+                    "organizations.org",
+                    org.pk,
+                    "无书记任职记录",
+                    date=start,
+                    note=f"{start} 起无书记任职记录，至 {end} 共 {months} 个月",
+                )
+                rows_out.append(row | extra)
+        out[org.pk] = SourceResult(
+            Decimal(longest), rows_out, explanation=f"最长连续空缺{longest}个月" if rows_out else ""
+        )
+    return out
+
+
+@source("org.committee_incomplete", "班子配备不齐", "项")
+def _committee_incomplete(orgs, cycle, cutoff):
+    """正式党员 ≥ 7 requires a committee of at least 3 (DOMAIN §1.2); a secretary is always required
+    (measured by the vacancy source)."""
+    from django.db.models import Count, Q
+
+    from apps.members.models import Member, MemberStatus
+    from apps.organizations.models import CommitteePosition, Position
+
+    full = dict(
+        Member.objects.filter(branch_id__in=_ids(orgs), status=MemberStatus.FULL)
+        .values("branch_id")
+        .annotate(n=Count("id"))
+        .values_list("branch_id", "n")
+    )
+    open_positions = Q(started_on__lte=cutoff) & (Q(ended_on__isnull=True) | Q(ended_on__gt=cutoff))
+    committee = dict(
+        CommitteePosition.objects.filter(open_positions, org_id__in=_ids(orgs))
+        .exclude(position=Position.GROUP_LEADER)
+        .values("org_id")
+        .annotate(n=Count("member_id", distinct=True))
+        .values_list("org_id", "n")
+    )
+    out = {}
+    for org in orgs:
+        n_full, n_committee = full.get(org.pk, 0), committee.get(org.pk, 0)
+        if n_full >= 7 and n_committee < 3:
+            out[org.pk] = SourceResult(
+                Decimal(1),
+                [
+                    detail(
+                        "organizations.org",
+                        org.pk,
+                        "支部委员会",
+                        date=cutoff,
+                        note=f"正式党员{n_full}人，应设支部委员会（3–5人），现有班子成员{n_committee}人",
+                    )
+                ],
+                explanation="班子配备不齐",
+            )
+        else:
+            out[org.pk] = SourceResult(Decimal(0))
+    return out
+
+
+# --- members: statuses and dates on Member (live) -------------------------------------
+
+
+@source("members.probation_overdue", "发展党员时限违规（预备期满未按期转正）", "人")
+def _probation_overdue(orgs, cycle, cutoff):
+    """A probationary member whose year (or the one extension, up to a further year) ended
+    before the cut-off and who is still probationary (DOMAIN §3.2)."""
+    from apps.members.models import Member, MemberStatus
+
+    out: dict[int, SourceResult] = {}
+    rows = Member.objects.filter(
+        branch_id__in=_ids(orgs),
+        status__in=[MemberStatus.PROBATIONARY, MemberStatus.PROBATION_EXTENDED],
+        joined_on__isnull=False,
+    ).order_by("joined_on", "id")
+    found: dict[int, list] = defaultdict(list)
+    for m in rows:
+        years = 2 if m.status == MemberStatus.PROBATION_EXTENDED else 1
+        due = add_years(m.joined_on, years)
+        if due < cutoff:
+            found[m.branch_id].append(
+                detail(
+                    "members.member",
+                    m.pk,
+                    m.name,
+                    date=due,
+                    note=f"{m.joined_on} 接收为预备党员，预备期于 {due} 届满，截至 {cutoff} 仍未讨论转正",
+                )
+            )
+    for org in orgs:
+        rows_out = found.get(org.pk, [])
+        out[org.pk] = SourceResult(
+            Decimal(len(rows_out)),
+            rows_out,
+            explanation=f"{len(rows_out)}人预备期满未按期转正" if rows_out else "",
+        )
+    return out
+
+
+@source("members.developed_recent", "近两年发展党员数", "人")
+def _developed_recent(orgs, cycle, cutoff):
+    from apps.core.rules import rule_value
+    from apps.members.models import Member
+
+    years = rule_value("assessments.weak.no_development_years")
+    since = add_years(cutoff, -years)
+    found: dict[int, list] = defaultdict(list)
+    for m in Member.objects.filter(
+        branch_id__in=_ids(orgs), joined_on__gt=since, joined_on__lte=cutoff
+    ):
+        found[m.branch_id].append(
+            detail("members.member", m.pk, m.name, date=m.joined_on, note="接收为预备党员")
+        )
+    out = {}
+    for org in orgs:
+        rows_out = found.get(org.pk, [])
+        note = f"{since} 至 {cutoff} 发展党员{len(rows_out)}人"
+        out[org.pk] = SourceResult(Decimal(len(rows_out)), rows_out, explanation=note)
+    return out
+
+
+# --- assessments: 述职评议 (live, own data) ------------------------------------------------
+
+
+@source("assessments.duty_review_score", "述职评议综合得分", "分")
+def _duty_review_score(orgs, cycle, cutoff):
+    from apps.assessments.models import DutyReport
+
+    out = {}
+    reports = (
+        {r.org_id: r for r in DutyReport.objects.filter(cycle=cycle, org_id__in=_ids(orgs))}
+        if getattr(cycle, "pk", None)
+        else {}
+    )
+    for org in orgs:
+        report = reports.get(org.pk)
+        if report is None:
+            out[org.pk] = SourceResult(Decimal(0), [], explanation="未提交述职报告")
+        else:
+            score = report.score or Decimal(0)
+            out[org.pk] = SourceResult(
+                score,
+                [
+                    detail(
+                        "assessments.dutyreport",
+                        report.pk,
+                        "书记述职报告",
+                        date=report.submitted_at.date(),
+                        note=f"评议得分{score}，等次{report.get_grade_display() or '待评议'}",
+                    )
+                ],
+                explanation=f"评议得分{score}",
+            )
+    return out
+
+
+# --- waiting for other apps -----------------------------------------------------------
+# Registered now so templates can bind to them; live as soon as the selector exists on main.
+
+
+def _waiting(orgs, cycle, cutoff):  # pragma: no cover - never called while unavailable
+    return {}
+
+
+_WAITING = [
+    ("meetings.committee_meeting_missed", "支委会缺开月数", "月", "meetings"),
+    ("meetings.general_meeting_missed", "党员大会缺开季度数", "季度", "meetings"),
+    ("meetings.group_meeting_missed", "党小组会缺开月数", "月", "meetings"),
+    ("meetings.party_lecture_missed", "党课缺开季度数", "季度", "meetings"),
+    ("meetings.theme_day_missed", "主题党日缺开月数", "月", "meetings"),
+    ("meetings.attendance_rate", "党员参会率", "%", "meetings"),
+    ("meetings.org_life_held", "组织生活会召开次数", "次", "meetings"),
+    ("meetings.appraisal_held", "民主评议党员开展次数", "次", "meetings"),
+    ("meetings.secretary_lecture_held", "书记讲党课次数", "次", "meetings"),
+    ("meetings.talks_held", "谈心谈话开展次数", "次", "meetings"),
+    ("meetings.returned_records", "会议记录被上级退回次数", "次", "meetings"),
+    ("members.dues_collection_rate", "党费收缴率", "%", "members"),
+    ("members.dues_arrears", "欠缴党费人数", "人", "members"),
+    ("members.study_hours_attainment", "学时达标率", "%", "members"),
+    ("members.development_violations", "发展党员程序时限违规", "次", "members"),
+]
+
+_WAITING_SELECTORS = {
+    "meetings": "apps.meetings.selectors:assessment_source",
+    "members": "apps.members.selectors:assessment_source",
+}
+
+for _code, _label, _unit, _app in _WAITING:
+    if _code not in SOURCES:
+        SOURCES[_code] = Source(
+            _code,
+            _label,
+            _unit,
+            _waiting,
+            requires=_WAITING_SELECTORS[_app],
+            waiting_for={"meetings": "“三会一课”", "members": "党员管理"}[_app],
+        )
