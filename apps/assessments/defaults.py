@@ -1,6 +1,7 @@
 """The default indicator templates (plain data; installed by migration 0002 and by
 `manage.py assessment_templates`). Modelled on DOMAIN.md §6.4's 100 + 10 point standard:
-班子建设 20, 基本制度 20, 基本工作 30, 基本保障 20, 加分 10, plus one-vote vetoes.
+班子建设 20, 基本制度 20, 基本工作 30, 基本保障 20, 作用发挥 10 (the sample's "…"), 加分 10,
+plus one-vote vetoes.
 
 Each node: (code, name, method, max_points, source, rule, params, children).
 """
@@ -255,6 +256,18 @@ BRANCH_TEMPLATE = {
                 node("D1", "活动场所：有固定活动场所、标识规范", M, 6, evidence=True),
                 node("D2", "工作经费：有保障、使用规范", M, 6, evidence=True),
                 node("D3", "工作台账：资料齐全、归档及时", M, 8, evidence=True),
+            ],
+        ),
+        # The §6.4 sample lists 20 + 20 + 30 + 20 = 90 base points and elides the rest ("…");
+        # the missing ten come from §6.4's common dimension 作用发挥.
+        node(
+            "F",
+            "作用发挥",
+            G,
+            10,
+            children=[
+                node("F1", "党员先锋模范作用发挥", M, 5),
+                node("F2", "服务中心工作、服务群众成效", M, 5),
             ],
         ),
         node(

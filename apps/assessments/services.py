@@ -99,12 +99,17 @@ def _require_in_cycle(cycle: Cycle, org: Org) -> None:
         raise ValidationError({"org": ["该党组织不在本考核周期范围内。"]})
 
 
+def _stored_phase(cycle: Cycle) -> str:
+    """The phase as stored now (a caller's Cycle object may be stale)."""
+    return Cycle.objects.filter(pk=cycle.pk).values_list("phase", flat=True).first() or cycle.phase
+
+
 def _phase_at_least(cycle: Cycle, phase: str) -> bool:
-    return PHASE_ORDER.index(cycle.phase) >= PHASE_ORDER.index(phase)
+    return PHASE_ORDER.index(_stored_phase(cycle)) >= PHASE_ORDER.index(phase)
 
 
 def _require_phase(cycle: Cycle, *phases: str, message: str) -> None:
-    if cycle.phase not in phases:
+    if _stored_phase(cycle) not in phases:
         raise ValidationError(message)
 
 
@@ -270,6 +275,7 @@ def default_cutoff(cycle: Cycle) -> dt.date:
 def cycle_advance(*, actor, cycle: Cycle, to_phase: str, cutoff: dt.date | None = None) -> Cycle:
     """Move the cycle one phase forward. Entering 年中督查, 年终自评 or 上级考核 computes every
     automatic score as of the cut-off; publishing needs every branch reviewed and rates stars."""
+    original = cycle
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     _require_superior(actor, cycle)
     if to_phase not in PHASE_ORDER:
@@ -435,7 +441,7 @@ def _compute(*, actor, assessments: list[Assessment], cutoff: dt.date) -> list[C
 def cycle_compute(*, actor, cycle: Cycle, cutoff: dt.date | None = None) -> int:
     """Recompute every scorecard of the cycle (new computation rows; old ones are kept)."""
     _require_superior(actor, cycle)
-    if cycle.phase in (CyclePhase.PUBLISHED, CyclePhase.CLOSED):
+    if _phase_at_least(cycle, CyclePhase.PUBLISHED):
         raise ValidationError("考核结果已公布，不能重新计算。")
     cutoff = _cutoff(cycle, cutoff)
     done = _compute(
@@ -461,7 +467,7 @@ def assessment_compute(
     cycle = assessment.cycle
     if not (can(actor, "superior", assessment.org) or can(actor, "branch_write", assessment.org)):
         require(actor, "superior", assessment.org)
-    if cycle.phase in (CyclePhase.PUBLISHED, CyclePhase.CLOSED):
+    if _phase_at_least(cycle, CyclePhase.PUBLISHED):
         raise ValidationError("考核结果已公布，不能重新计算。")
     cutoff = _cutoff(cycle, cutoff)
     (comp,) = _compute(actor=actor, assessments=[assessment], cutoff=cutoff)
@@ -778,7 +784,6 @@ def problem_raise(
     measure: str = "",
     due_on: dt.date | None = None,
 ) -> Problem:
-    _require_superior(actor, cycle)
     require(actor, "superior", org)
     _require_in_cycle(cycle, org)
     if origin not in ProblemOrigin.values:

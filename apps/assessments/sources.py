@@ -160,18 +160,14 @@ def _ids(orgs: Iterable) -> list[int]:
 
 # --- organizations: terms and committees (live) ---------------------------------------
 
-OPEN_TERM_STATES = ("active", "request_submitted", "request_approved", "extension_approved")
-
-
 def term_overdue_months(term, cutoff: dt.date) -> int:
-    """Months a term is past its end (or approved extension) at `cutoff`; -1 when not overdue.
-    A term whose new election has been held is not overdue."""
-    if term.state not in OPEN_TERM_STATES:
+    """Months a term is past its deadline at `cutoff` (the organizations app's own rule:
+    `term_status(...).overdue`); -1 when it is not overdue."""
+    from apps.organizations.rules import term_deadline, term_status
+
+    if not term_status(term, cutoff).overdue:
         return -1
-    end = term.extension_until or term.ends_on
-    if cutoff <= end:
-        return -1
-    return months_between(end, cutoff)
+    return months_between(term_deadline(term), cutoff)
 
 
 @source("org.term_overdue", "未按期换届（逾期天数）", "天")
@@ -193,6 +189,9 @@ def _term_overdue(orgs, cycle, cutoff):
             continue
         end = term.extension_until or term.ends_on
         days = (cutoff - end).days
+        if days <= 0:
+            out[term.org_id] = SourceResult(Decimal(0))
+            continue
         out[term.org_id] = SourceResult(
             Decimal(days),
             [
