@@ -214,7 +214,8 @@ def ensure_assets() -> None:
             "Install them, e.g. 'apt-get install nodejs npm', then run the command again."
         )
     if current(npm_stamp):
-        subprocess.run([node, "scripts/vendor-assets.js"], cwd=ROOT, check=True)
+        if subprocess.run([node, "scripts/vendor-assets.js"], cwd=ROOT).returncode != 0:
+            raise Fatal("scripts/vendor-assets.js failed; see above.")
         return
     command = [
         npm,
@@ -230,8 +231,12 @@ def ensure_assets() -> None:
             f"'{shlex.join(['npm', *command[1:]])}' failed (exit {result.returncode}); "
             "see its output above."
         )
-    if not current(vendor_stamp):  # e.g. npm was told to skip scripts (ignore-scripts=true)
-        subprocess.run([node, "scripts/vendor-assets.js"], cwd=ROOT, check=True)
+    # Run it ourselves when npm skipped the postinstall script (ignore-scripts=true).
+    vendored = current(vendor_stamp) or (
+        subprocess.run([node, "scripts/vendor-assets.js"], cwd=ROOT).returncode == 0
+    )
+    if not vendored:
+        raise Fatal("scripts/vendor-assets.js failed; see above.")
     npm_stamp.write_text(digest + "\n")
 
 
@@ -519,17 +524,16 @@ class Postgres:
                 self.bin = self.copy_bundle(bundle)
             return
         VAR.mkdir(exist_ok=True)
-        if (
-            self.user_can([("-x", bundle / "postgres"), ("-x", VAR)])
-            and len(str(self.run_dir)) < 90
-        ):
+        # A unix socket path must stay under ~107 bytes: var/pg-run/.s.PGSQL.NNNNN
+        too_long = len(str(VAR / "pg-run")) >= 90
+        if not too_long and self.user_can([("-x", bundle / "postgres"), ("-x", VAR)]):
             self.set_base(VAR)
             return
         fallback = Path("/var/tmp") / f"dangjian-pg-{repo_hash()}"
         why = (
             "the repository path is too long for a socket"
-            if len(str(self.run_dir)) >= 90
-            else (f"user {PG_SYSTEM_USER} cannot reach {ROOT}")
+            if too_long
+            else f"user {PG_SYSTEM_USER} cannot reach {ROOT}"
         )
         say(f"PostgreSQL data goes to {fallback} ({why})")
         fallback.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -572,7 +576,8 @@ class Postgres:
         except (OSError, ValueError, IndexError):
             return None
         command = pid_command(pid)
-        if not pid_alive(pid) or (command is not None and "postgres" not in command):
+        # A stale postmaster.pid (after a reboot, say) may name a pid now used by another process.
+        if not pid_alive(pid) or (command is not None and str(self.data) not in command):
             return None
         return pid, port
 
@@ -641,7 +646,7 @@ class Postgres:
                 f"PostgreSQL did not start (pg_ctl exit {result.returncode}): "
                 f"{result.stderr.strip()}\n"
                 f"The end of {rel(self.log)}:\n{tail(self.log)}\n"
-                f"If var/pg is damaged, remove it ('make clean') and run the command again."
+                f"If {rel(self.data)} is damaged, remove it ('make clean') and try again."
             )
         self.ensure_database(port)
         return port
@@ -665,7 +670,10 @@ class Postgres:
                     f"Remove it (rm -rf {rel(self.data)}, or 'make clean') to start afresh."
                 )
             if as_root():
-                self.chown_tree(self.data)
+                import pwd
+
+                if self.data.stat().st_uid != pwd.getpwnam(self.pg_user()).pw_uid:
+                    self.chown_tree(self.data)  # e.g. the user was re-created with another uid
             return
         if self.data.exists():
             shutil.rmtree(self.data)  # an initdb that did not finish
@@ -809,13 +817,12 @@ class Redis:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return None
-        command = pid_command(pid)
-        if not pid_alive(pid) or (command is not None and "redis-server" not in command):
+        if not pid_alive(pid):
             return None
         port = self.state.get("port")
-        if not port and command:
-            with contextlib.suppress(ValueError, IndexError):
-                port = int(command.split()[0].rsplit(":", 1)[1])
+        command = pid_command(pid)  # redis-server shows "redis-server 127.0.0.1:PORT"
+        if command is not None and ("redis-server" not in command or f":{port}" not in command):
+            return None
         return (pid, int(port)) if port else None
 
     def url(self, port: int) -> str:
