@@ -1,15 +1,17 @@
-# Developer entry points. The work is done by scripts/dev.py (run with a Python >= 3.12 that
-# scripts/find-python finds); see `scripts/dev.py` for details.
+# Developer entry points; the work is done by scripts/dev.py, run with a Python >= 3.12 that
+# scripts/find-python finds.
 #
 #   make run       set up, start PostgreSQL/Redis (embedded unless DATABASE_URL/REDIS_URL are
-#                  set), migrate, load demo data once, serve on http://127.0.0.1:$(PORT) with one
-#                  Celery worker and beat; Ctrl-C stops it all
-#   make test      set up, start the services, run pytest (extra arguments: ARGS="-k foo -x")
+#                  set), migrate, load the demo data once, serve http://127.0.0.1:8000 (PORT=)
+#                  with one Celery worker and beat; Ctrl-C stops it all
+#   make test      set up, start the services, run pytest (more arguments: ARGS="-x -k foo"
+#                  or PYTEST_ARGS)
 #   make check     ruff check, ruff format --check, makemigrations --check, then the tests
 #   make setup     create .venv and install the Python and front-end dependencies only
 #   make services  start the embedded PostgreSQL and Redis in the foreground
 #   make manage    manage.py with the services up: make manage ARGS="createsuperuser"
 #   make env       print DATABASE_URL, REDIS_URL and the dev secrets, for other tools
+#   make stop      stop embedded services left running (e.g. after a crash)
 #   make clean     stop the embedded services; remove .venv node_modules static/vendor var
 
 DEV := scripts/dev
@@ -21,7 +23,7 @@ export PORT ARGS
 .PHONY: help run test check setup services manage env stop clean
 
 help:
-	@sed -n 's/^#   make /  make /p' Makefile
+	@sed -n '/^#   make run/,/^$$/s/^# //p' Makefile
 
 run:
 	@$(DEV) run
