@@ -104,5 +104,6 @@ def test_case(case: Case, role: str, tree, users):
     expected = case.expected(role)
     body = response.content.decode(errors="replace")[:500]
     assert response.status_code == expected, (
-        f"{case.method.upper()} {url} as {role}: expected {expected}, got {response.status_code}: {body}"
+        f"{case.method.upper()} {url} as {role}: "
+        f"expected {expected}, got {response.status_code}: {body}"
     )

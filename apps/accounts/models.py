@@ -16,6 +16,10 @@ class User(AbstractUser):
     phone = EncryptedTextField("手机号", blank=True, default="")
     phone_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     phone_masked = models.CharField("手机号", max_length=24, blank=True, default="", editable=False)
+    # Who created the account: an account without role grants is managed by its creator only.
+    created_by = models.ForeignKey(
+        "self", verbose_name="创建人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = UserManager()
 

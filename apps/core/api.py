@@ -36,3 +36,4 @@ def exception_handler(exc, context):
     elif isinstance(exc, IntegrityError):
         return Response({"non_field_errors": ["数据冲突：记录已存在或仍被引用。"]}, status=status.HTTP_409_CONFLICT)
     return drf_exception_handler(exc, context)
+

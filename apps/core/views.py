@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from apps.accounts.scope import require_capability
@@ -37,6 +37,38 @@ def rule_list(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"已更新：{registry()[key].label}")
                 return redirect("core:rules")
     rows = [
-        {"rule": rule, "value": rule_value(key), "error": errors.get(key)} for key, rule in registry().items()
+        {"rule": rule, "value": rule_value(key), "error": errors.get(key)}
+        for key, rule in registry().items()
     ]
     return render(request, "core/rules.html", {"rows": rows}, status=400 if errors else 200)
+
+
+@login_required
+def reveal(request: HttpRequest, label: str, pk: int, field: str) -> HttpResponse:
+    """HTMX fragment of components/_reveal.html: GET asks for a reason, POST shows the value."""
+    from apps.accounts.scope import require
+    from apps.core.reveal import load_revealable, personal_data_reveal, reveal_context, revealable
+
+    obj = load_revealable(request.user, label, pk)
+    if field not in revealable(label).fields:
+        raise Http404("未找到。")
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        try:
+            value = personal_data_reveal(actor=request.user, obj=obj, field=field, reason=reason)
+        except ValidationError as exc:
+            context = reveal_context(
+                request.user, obj, field, state="form", error="；".join(exc.messages), reason=reason
+            )
+            return render(request, "components/_reveal.html", context, status=400)
+        return render(
+            request,
+            "components/_reveal.html",
+            reveal_context(request.user, obj, field, state="value", value=value),
+        )
+    if request.GET.get("cancel"):
+        return render(request, "components/_reveal.html", reveal_context(request.user, obj, field))
+    require(request.user, "reveal", revealable(label).org_of(obj))
+    return render(
+        request, "components/_reveal.html", reveal_context(request.user, obj, field, state="form")
+    )

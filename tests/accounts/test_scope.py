@@ -27,8 +27,10 @@ def test_read_only_role_gets_403_on_write(tree, users):
 def test_scoped_ids_rejects_any_id_outside(tree, users):
     with pytest.raises(Http404):
         scope.scoped_ids(
-            scope.orgs_visible_to(users.secretary), users.secretary,
-            [tree.branch_a.pk, tree.branch_c.pk], path_field="path",
+            scope.orgs_visible_to(users.secretary),
+            users.secretary,
+            [tree.branch_a.pk, tree.branch_c.pk],
+            path_field="path",
         )
 
 

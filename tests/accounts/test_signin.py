@@ -20,7 +20,9 @@ def test_sign_in_with_username_is_audited(client, users):
 def test_sign_in_with_phone(client, users):
     users.secretary.set_phone("13812345678")
     users.secretary.save()
-    response = client.post("/accounts/login/", {"username": "13812345678", "password": "pass-12345"})
+    response = client.post(
+        "/accounts/login/", {"username": "13812345678", "password": "pass-12345"}
+    )
     assert response.status_code == 302
 
 
@@ -28,7 +30,9 @@ def test_failed_sign_in_shows_chinese_error_and_is_audited(client, users):
     response = client.post("/accounts/login/", {"username": "secretary", "password": "wrong"})
     assert response.status_code == 200
     assert "用户名（手机号）或密码不正确" in response.content.decode()
-    assert AuditEntry.objects.filter(action=AuditAction.LOGIN_FAILED, object_repr="secretary").exists()
+    assert AuditEntry.objects.filter(
+        action=AuditAction.LOGIN_FAILED, object_repr="secretary"
+    ).exists()
 
 
 def test_phone_is_not_stored_in_clear(users):
@@ -37,7 +41,9 @@ def test_phone_is_not_stored_in_clear(users):
     users.secretary.set_phone("13812345678")
     users.secretary.save()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT phone, phone_masked FROM accounts_user WHERE id = %s", [users.secretary.pk])
+        cursor.execute(
+            "SELECT phone, phone_masked FROM accounts_user WHERE id = %s", [users.secretary.pk]
+        )
         stored, masked = cursor.fetchone()
     assert "13812345678" not in stored
     assert masked == "138****5678"
