@@ -12,7 +12,7 @@ from apps.members.models import Gender, Member, MemberStatus
 class Dimension:
     code: str
     label: str
-    sql: str  # an SQL expression over the member row `m` (and the %(as_of)s parameter)
+    sql: str  # an SQL expression over the member row `m` (parameters: sql_params(as_of))
     buckets: tuple[tuple[str, str], ...]  # (code, label) in display order
     roster_only: bool = True  # count only 预备/正式党员
 
@@ -56,17 +56,44 @@ SENIORITY_BUCKETS = (
     UNKNOWN,
 )
 
-_AGE = "date_part('year', age(%(as_of)s::date, m.birth_date))::int"
-_AGE_SQL = f"""CASE WHEN m.birth_date IS NULL THEN 'unknown'
-  WHEN {_AGE} <= 30 THEN 'le30' WHEN {_AGE} <= 35 THEN '31_35' WHEN {_AGE} <= 40 THEN '36_40'
-  WHEN {_AGE} <= 45 THEN '41_45' WHEN {_AGE} <= 50 THEN '46_50' WHEN {_AGE} <= 55 THEN '51_55'
-  WHEN {_AGE} <= 60 THEN '56_60' ELSE 'ge61' END"""
-_SEN = "date_part('year', age(%(as_of)s::date, m.confirmed_on))::int"
+# Age and 党龄 bands as date comparisons (cheap, index-friendly): "age ≥ N on as_of" is
+# "born on or before as_of minus N years" (add_years clamps 29 Feb the way years_between counts).
+AGE_LIMITS = (
+    (31, "le30"),
+    (36, "31_35"),
+    (41, "36_40"),
+    (46, "41_45"),
+    (51, "46_50"),
+    (56, "51_55"),
+    (61, "56_60"),
+)
+SENIORITY_LIMITS = (
+    (5, "lt5"),
+    (10, "5_9"),
+    (20, "10_19"),
+    (30, "20_29"),
+    (40, "30_39"),
+    (50, "40_49"),
+)
+
+
+def _bands(column: str, limits, last: str) -> str:
+    whens = " ".join(f"WHEN m.{column} > %(minus_{n}y)s::date THEN '{code}'" for n, code in limits)
+    return f"CASE WHEN m.{column} IS NULL THEN 'unknown' {whens} ELSE '{last}' END"
+
+
+_AGE_SQL = _bands("birth_date", AGE_LIMITS, "ge61")
 _SENIORITY_SQL = f"""CASE WHEN m.status IN ('probationary', 'probation_extended') THEN 'probationary'
   WHEN m.confirmed_on IS NULL OR m.confirmed_on > %(as_of)s::date THEN 'unknown'
-  WHEN {_SEN} < 5 THEN 'lt5' WHEN {_SEN} < 10 THEN '5_9' WHEN {_SEN} < 20 THEN '10_19'
-  WHEN {_SEN} < 30 THEN '20_29' WHEN {_SEN} < 40 THEN '30_39' WHEN {_SEN} < 50 THEN '40_49'
-  ELSE 'ge50' END"""
+  ELSE ({_bands("confirmed_on", SENIORITY_LIMITS, "ge50")}) END"""
+
+
+def sql_params(as_of) -> dict:
+    """The parameters the dimension SQL uses: as_of and as_of minus N years."""
+    from apps.core.periods import add_years
+
+    years = {n for n, _ in AGE_LIMITS} | {n for n, _ in SENIORITY_LIMITS}
+    return {"as_of": as_of, **{f"minus_{n}y": add_years(as_of, -n) for n in years}}
 
 
 def _choice_dimension(code: str, label: str, field_names: tuple[str, ...]) -> Dimension | None:

@@ -29,6 +29,9 @@ class OrgMemberStat(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
         db_index=False,
+        # Derived rows rewritten whole by the refresh: no per-row foreign-key check (each takes a
+        # KEY SHARE lock on an org row; a city refresh inserts about 350,000 rows).
+        db_constraint=False,
     )
     dimension = models.CharField("维度", max_length=16, choices=MemberDimension.choices)
     bucket = models.CharField("分组", max_length=40)

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.periods import Period, PeriodKind, local_today
-from apps.dashboards.buckets import STATUS_BUCKETS, dimensions
+from apps.dashboards.buckets import STATUS_BUCKETS, dimensions, sql_params
 from apps.dashboards.models import OrgMemberStat, RollupState
 from apps.members.models import MEMBER_STATUSES, Member
 from apps.organizations.models import Org
@@ -19,31 +19,38 @@ MEMBER_ROLLUP = "member_stats"
 
 
 def _member_rollup_sql() -> str:
-    """One INSERT … SELECT: classify every member once per dimension, count per leaf org (the
-    party group if set, else the branch), then add each leaf's counts to all its ancestors by
-    slicing its materialized path (performance.md §3, tree rollup)."""
+    """One INSERT … SELECT: count member rows per leaf org (the party group if set, else the
+    branch) for each dimension, then add each leaf's counts to all its ancestors by slicing its
+    materialized path (performance.md §3, tree rollup)."""
     member = Member._meta.db_table
     org = Org._meta.db_table
     stat = OrgMemberStat._meta.db_table
     roster = ", ".join(f"'{s}'" for s in sorted(MEMBER_STATUSES))
     on_books = ", ".join(f"'{code}'" for code, _ in STATUS_BUCKETS)
-    values = []
-    for dim in dimensions():
-        keep = on_books if not dim.roster_only else roster
-        values.append(
-            f"SELECT '{dim.code}'::text AS dim, ({dim.sql})::text AS bucket WHERE m.status IN ({keep})"
-        )
-    lateral = "\n      UNION ALL ".join(values)
+    dims = dimensions()
+    cols = ",\n    ".join(
+        f"CASE WHEN m.status IN ({on_books if not d.roster_only else roster}) THEN ({d.sql})::text END AS b_{d.code}"
+        for d in dims
+    )
+    sets = ", ".join(f"(org_id, b_{d.code})" for d in dims)
+    unpivot = ", ".join(f"('{d.code}', b_{d.code})" for d in dims)
+    # One scan of the member table: each row is classified once per dimension, and GROUPING
+    # SETS count every dimension in the same pass; the unpivot keeps the one grouped column.
+    leaf = f"""SELECT s.org_id, v.dim, v.bucket, s.n
+  FROM (
+    SELECT org_id, {", ".join(f"b_{d.code}" for d in dims)}, count(*) AS n
+    FROM (SELECT coalesce(m.party_group_id, m.branch_id) AS org_id,
+    {cols}
+    FROM {member} m WHERE m.status IN ({on_books})) c
+    GROUP BY GROUPING SETS ({sets})
+  ) s
+  CROSS JOIN LATERAL (VALUES {unpivot}) AS v(dim, bucket)
+  WHERE v.bucket IS NOT NULL"""
     steplen = Org.steplen
     return f"""
 INSERT INTO {stat} (as_of, org_id, dimension, bucket, count)
 WITH leaf AS (
-  SELECT coalesce(m.party_group_id, m.branch_id) AS org_id, v.dim, v.bucket, count(*) AS n
-  FROM {member} m
-  CROSS JOIN LATERAL (
-      {lateral}
-  ) v
-  GROUP BY 1, 2, 3
+  {leaf}
 )
 SELECT %(as_of)s::date, a.id, l.dim, l.bucket, sum(l.n)
 FROM leaf l
@@ -72,8 +79,10 @@ def member_stats_refresh(*, as_of: dt.date | None = None) -> RefreshResult:
     # Serialise concurrent refreshes (beat + a manual run) on one advisory lock.
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('dashboards.member_stats'))")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL jit = off")
         OrgMemberStat.objects.filter(as_of__gte=quarter.start, as_of__lte=as_of).delete()
-        cursor.execute(_member_rollup_sql(), {"as_of": as_of})
+        cursor.execute(_member_rollup_sql(), sql_params(as_of))
         rows = cursor.rowcount
     seconds = time.monotonic() - started
     RollupState.objects.update_or_create(
