@@ -81,8 +81,10 @@ class Org(MP_Node, BaseModel):
     node_order_by: list[str] = []
 
     path = models.CharField(max_length=255, unique=True, db_collation="C")
+    # indexed by Meta.indexes "org_parent_idx" (no second, automatic FK index)
     parent = models.ForeignKey(
         "self",
+        db_index=False,
         verbose_name="上级党组织",
         null=True,
         blank=True,
