@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (tables of figures)
 """Benchmark: subtree queries and subtree moves on a province-sized org tree (~270,000 nodes).
 
     DATABASE_URL=... python bench/tree.py [--reps-scale 1.0] [--keep]
@@ -27,7 +28,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -66,9 +67,21 @@ def generate():
         kids = []
         for b in range(TOWN_BRANCHES):
             groups = PARTY_GROUPS // 7 if b < 7 else 0
-            kids.append(("branch", f"第{b + 1}党支部", lambda g=groups: [("party_group", f"第{k + 1}党小组", list) for k in range(g)]))
+            kids.append(
+                (
+                    "branch",
+                    f"第{b + 1}党支部",
+                    lambda g=groups: [("party_group", f"第{k + 1}党小组", list) for k in range(g)],
+                )
+            )
         for g in range(GENERAL_BRANCHES):
-            kids.append(("general_branch", f"第{g + 1}党总支", lambda: [("branch", f"第{k + 1}支部", list) for k in range(GB_BRANCHES)]))
+            kids.append(
+                (
+                    "general_branch",
+                    f"第{g + 1}党总支",
+                    lambda: [("branch", f"第{k + 1}支部", list) for k in range(GB_BRANCHES)],
+                )
+            )
         return kids
 
     def county_children():
@@ -117,39 +130,78 @@ def main() -> None:
         ) as copy:
             for nid, path, depth, numchild, parent_id, org_type, name in generate():
                 copy.write_row(
-                    (nid, now, now, path, depth, numchild, parent_id, org_type, name, "", f"B{nid}", "other",
-                     "standalone", "[]", "2000-01-01", "", "", "")
+                    (
+                        nid,
+                        now,
+                        now,
+                        path,
+                        depth,
+                        numchild,
+                        parent_id,
+                        org_type,
+                        name,
+                        "",
+                        f"B{nid}",
+                        "other",
+                        "standalone",
+                        "[]",
+                        "2000-01-01",
+                        "",
+                        "",
+                        "",
+                    )
                 )
                 rows += 1
         cursor.execute(
             "INSERT INTO organizations_orgparentlink (org_id, parent_id, valid_from, reason) "
             "SELECT id, parent_id, founded_on, '' FROM organizations_org"
         )
-        cursor.execute("SELECT setval(pg_get_serial_sequence('organizations_org', 'id'), (SELECT max(id) FROM organizations_org))")
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('organizations_org', 'id'), (SELECT max(id) FROM organizations_org))"
+        )
         cursor.execute("ANALYZE organizations_org; ANALYZE organizations_orgparentlink")
         load = time.perf_counter() - began
         print(f"Generated {rows:,} orgs (+{rows:,} parent links) in schema {schema} in {load:.1f}s")
+        print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
         def pick(depth: int) -> Org:
             return Org.objects.filter(depth=depth).order_by("path")[3 if depth > 1 else 0]
 
-        targets = [("root (province)", pick(1), 3), ("city", pick(2), 10), ("county", pick(3), 30), ("town", pick(4), 100)]
+        targets = [
+            ("root (province)", pick(1), 3),
+            ("city", pick(2), 10),
+            ("county", pick(3), 30),
+            ("town", pick(4), 100),
+        ]
         reps_of = lambda n: max(3, round(n * args.reps_scale))  # noqa: E731
         print()
-        print(f"{'subtree of':<16}{'rows':>9}  {'ORM list p50/p95 ms':>22}  {'ORM count p50/p95':>18}  {'raw SQL p50/p95 ms':>20}")
+        print(
+            f"{'subtree of':<16}{'rows':>9}  {'ORM list p50/p95 ms':>22}  {'ORM count p50/p95':>18}  {'raw SQL p50/p95 ms':>20}  {'DB exec ms':>10}"
+        )
         for label, org, reps in targets:
             orm = timed(lambda org=org: len(list(Org.objects.subtree_of(org))), reps_of(reps))
             cnt = timed(lambda org=org: Org.objects.subtree_of(org).count() or 1, reps_of(reps))
 
             def raw(org=org):
                 with connection.cursor() as c:
-                    c.execute("SELECT * FROM organizations_org WHERE path LIKE %s ORDER BY path", [org.path + "%"])
+                    c.execute(
+                        "SELECT * FROM organizations_org WHERE path LIKE %s ORDER BY path",
+                        [org.path + "%"],
+                    )
                     return len(c.fetchall())
 
             sql = timed(raw, reps_of(reps))
+            execs = []
+            for _ in range(5):
+                with connection.cursor() as c:
+                    c.execute(
+                        "EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM organizations_org WHERE path LIKE %s ORDER BY path",
+                        [org.path + "%"],
+                    )
+                    execs.append(c.fetchone()[0][0]["Execution Time"])
             print(
                 f"{label:<16}{orm[2]:>9,}  {orm[0]:>10.1f} / {orm[1]:<9.1f}  {cnt[0]:>8.2f} / {cnt[1]:<7.2f}  "
-                f"{sql[0]:>9.1f} / {sql[1]:<8.1f}"
+                f"{sql[0]:>9.1f} / {sql[1]:<8.1f}  {statistics.median(execs):>9.2f}"
             )
 
         county, town = pick(3), pick(4)
@@ -157,25 +209,40 @@ def main() -> None:
         kids = timed(lambda: len(selectors.org_children(user=_Admin(), org=county)), reps_of(30))
         crumbs = timed(lambda: len(selectors.org_breadcrumb(user=_Admin(), org=town)), reps_of(100))
         asof = timed(lambda: selectors.subtree_as_of(org=county, on=today).count(), reps_of(10))
-        print(f"children of a county with counts (org_children): p50 {kids[0]:.2f} ms, p95 {kids[1]:.2f} ms ({kids[2]} rows)")
-        print(f"breadcrumb of a town (org_breadcrumb):          p50 {crumbs[0]:.2f} ms, p95 {crumbs[1]:.2f} ms")
-        print(f"county subtree as of a date (subtree_as_of):    p50 {asof[0]:.1f} ms, p95 {asof[1]:.1f} ms ({asof[2]:,} orgs)")
+        print(
+            f"children of a county with counts (org_children): p50 {kids[0]:.2f} ms, p95 {kids[1]:.2f} ms ({kids[2]} rows)"
+        )
+        print(
+            f"breadcrumb of a town (org_breadcrumb):          p50 {crumbs[0]:.2f} ms, p95 {crumbs[1]:.2f} ms"
+        )
+        print(
+            f"county subtree as of a date (subtree_as_of):    p50 {asof[0]:.1f} ms, p95 {asof[1]:.1f} ms ({asof[2]:,} orgs)"
+        )
         with connection.cursor() as c:
-            c.execute("EXPLAIN SELECT id FROM organizations_org WHERE path LIKE %s", [county.path + "%"])
+            c.execute(
+                "EXPLAIN SELECT id FROM organizations_org WHERE path LIKE %s", [county.path + "%"]
+            )
             plan = " | ".join(r[0].strip() for r in c.fetchall()[:2])
         print(f"plan: {plan}")
 
         print()
-        print(f"{'move (org_move, rolled back)':<30}{'rows moved':>11}  {'p50 ms':>8}  {'p95 ms':>8}")
+        print(
+            f"{'move (org_move, rolled back)':<30}{'rows moved':>11}  {'p50 ms':>8}  {'p95 ms':>8}"
+        )
         cities = list(Org.objects.filter(depth=2).order_by("path")[:2])
         counties = list(Org.objects.filter(depth=3, parent=cities[1]).order_by("path")[:1])
-        moves = [("town → another county", pick(4), pick(3), 10), ("county → another city", pick(3), counties[0], 5)]
+        moves = [
+            ("town → another county", pick(4), pick(3), 10),
+            ("county → another city", pick(3), counties[0], 5),
+        ]
         for label, org, target, reps in moves:
             size = Org.objects.subtree_of(org).count()
 
-            def run(org=org, target=target):
+            def run(org=org, target=target, size=size):
                 with transaction.atomic():
-                    services.org_move(actor=None, org=org, new_parent=target, on=today, reason="bench")
+                    services.org_move(
+                        actor=None, org=org, new_parent=target, on=today, reason="bench"
+                    )
                     transaction.set_rollback(True)
                 return size
 
@@ -188,7 +255,9 @@ def main() -> None:
         if not args.keep:
             cursor.execute(f"DROP SCHEMA {schema} CASCADE")
         cursor.close()
-    print(f"\nTotal {time.perf_counter() - began:.0f}s; PostgreSQL {connection.cursor().connection.info.server_version}")
+    print(
+        f"\nTotal {time.perf_counter() - began:.0f}s; PostgreSQL {connection.cursor().connection.info.server_version}"
+    )
 
 
 class _Admin:

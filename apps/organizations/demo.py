@@ -317,15 +317,14 @@ def _build_county(rng, scale: float) -> Node:
         for community in communities:
             c = s.add(f"{community}党委", T.PRIMARY_COMMITTEE, C.COMMUNITY)
             grids = 5 if community == "幸福社区" else rng.randint(3, 4)
+            building = 0
             for g in range(1, grids + 1):
                 grid = c.add(f"{community}第{g}网格党支部", T.BRANCH, C.COMMUNITY)
                 if community == "幸福社区" or rng.random() < 0.4:
-                    for building in range(1, rng.randint(2, 4) + 1):
-                        grid.add(
-                            f"{community}{g * 2 + building - 2}号楼党小组",
-                            T.PARTY_GROUP,
-                            C.COMMUNITY,
-                        )
+                    for _ in range(rng.randint(2, 4)):
+                        building += 1
+                        name = f"{community}{building}号楼党小组"
+                        grid.add(name, T.PARTY_GROUP, C.COMMUNITY)
             c.add(f"{community}离退休党员党支部", T.BRANCH, C.COMMUNITY)
 
     organs = county.add(
@@ -412,8 +411,8 @@ def seed_tree(ctx) -> None:
     counter = {"n": 0}
 
     def founded(depth: int) -> dt.date:
-        start = {1: 1950, 2: 1958, 3: 1978}.get(depth, 1985)
-        return dt.date(rng.randint(start, 2018), rng.randint(1, 12), rng.randint(1, 28))
+        start, end = {1: (1949, 1952), 2: (1953, 1985)}.get(depth, (1978, 2018))
+        return dt.date(rng.randint(start, end), rng.randint(1, 12), rng.randint(1, 28))
 
     def place(node: Node, parent: Org | None, position: int, depth: int, code: str) -> None:
         counter["n"] += 1

@@ -9,7 +9,7 @@ from apps.core.periods import local_today
 from apps.organizations.models import Org, OrgCategory, OrgType, Position, SetupForm
 from apps.organizations.rules import allowed_parent_types
 
-DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"})
+DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
 
 
 def _style(form: forms.Form) -> None:

@@ -140,3 +140,20 @@ def term_status(term, today: dt.date) -> TermStatus:
     if overdue and state != TermState.ELECTION_HELD:
         return TermStatus(state.value, f"{state.label}（已逾期）", "red", overdue=True)
     return TermStatus(state.value, state.label, "yellow")
+
+
+# --- which orgs fit as a move / merge target (for pickers; the services re-check) ---------
+
+
+def move_target_fits(org, target) -> bool:
+    return target.org_type != OrgType.PARTY_GROUP and target.org_type in allowed_parent_types(
+        org.org_type
+    )
+
+
+def merge_target_fits(org, target) -> bool:
+    if org.org_type == OrgType.PARTY_GROUP:
+        return target.org_type == OrgType.PARTY_GROUP or target.org_type in BRANCH_TYPES
+    if org.org_type in BRANCH_TYPES:
+        return target.org_type in BRANCH_TYPES
+    return target.org_type not in BRANCH_TYPES and target.org_type != OrgType.PARTY_GROUP

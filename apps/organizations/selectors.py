@@ -14,6 +14,7 @@ from apps.organizations.models import (
     CommitteePosition,
     Org,
     OrgParentLink,
+    Position,
     Term,
     TermState,
 )
@@ -88,11 +89,15 @@ def org_breadcrumb(*, user, org: Org) -> list[Org]:
     return list(scope.orgs_visible_to(user).filter(path__in=paths).order_by("depth"))
 
 
-def org_positions(*, org: Org, current_only: bool = True) -> QuerySet:
+def org_positions(*, org: Org, current_only: bool = True) -> list[CommitteePosition]:
+    """Positions of an org, 书记 first (in the order of `Position`), then by start date."""
     qs = CommitteePosition.objects.filter(org=org).select_related("member")
     if current_only:
         qs = qs.filter(ended_on__isnull=True)
-    return qs.order_by("ended_on", "position", "started_on")
+    rank = {value: i for i, value in enumerate(Position.values)}
+    return sorted(
+        qs, key=lambda p: (p.ended_on is not None, rank.get(p.position, 99), p.started_on, p.pk)
+    )
 
 
 def org_current_term(*, org: Org) -> Term | None:

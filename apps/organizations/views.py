@@ -26,9 +26,17 @@ from apps.organizations.forms import (
     apply_service_errors,
 )
 from apps.organizations.models import CommitteePosition, Org, Term, TermState
-from apps.organizations.rules import term_status
+from apps.organizations.rules import merge_target_fits, move_target_fits, term_status
 
-WARNINGS_SHOWN = 500
+WARNINGS_SHOWN = 200
+WARNING_LABELS = {
+    "few_members": "正式党员不足3人",
+    "no_committee": "应设支委会",
+    "committee_size": "支委会超过7人",
+    "too_many_members": "党员超过50人",
+    "no_secretary": "书记空缺",
+    "term_overdue": "逾期未换届",
+}
 
 TERM_ACTIONS = {
     # action: (label, permission check, allowed states, form)
@@ -112,11 +120,15 @@ def search(request: HttpRequest) -> HttpResponse:
     purpose = request.GET.get("for", "")
     if purpose in {"move", "merge"}:
         org = scope.get_org_or_404(request.user, request.GET.get("org"), "admin_tree")
+        fits = move_target_fits if purpose == "move" else merge_target_fits
+        found = selectors.org_search(
+            user=request.user, query=query, capability="admin_tree", limit=60
+        )
         results = [
             o
-            for o in selectors.org_search(user=request.user, query=query, capability="admin_tree")
-            if not o.path.startswith(org.path) and o.pk != org.parent_id
-        ]
+            for o in found
+            if not o.path.startswith(org.path) and o.pk != org.parent_id and fits(org, o)
+        ][:30]
         return render(request, "organizations/_pick.html", {"results": results, "query": query})
     results = selectors.org_search(user=request.user, query=query)
     return render(request, "organizations/_search.html", {"results": results, "query": query})
@@ -132,9 +144,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "breadcrumb": selectors.org_breadcrumb(user=request.user, org=org),
         "children": selectors.org_children(user=request.user, org=org),
         "positions": selectors.org_positions(org=org),
-        "past_positions": selectors.org_positions(org=org, current_only=False).filter(
-            ended_on__isnull=False
-        )[:20],
+        "past_positions": [
+            p for p in selectors.org_positions(org=org, current_only=False) if p.ended_on
+        ][:20],
         "term": term,
         "term_status": term_status(term, today),
         "terms": selectors.org_terms(org=org)[:10],
@@ -150,10 +162,13 @@ def _term_actions(user, org: Org, term: Term | None) -> list[tuple[str, str]]:
     if term is None:
         return []
     flags = access.may(user, org)
+    status = term_status(term, local_today())
+    # The renewal starts when the term is due (T-6 months) or overdue; before that, no buttons.
+    renewal_time = status.due_soon or status.overdue or term.state != TermState.ACTIVE
     result = []
     for action, (label, check, states) in TERM_ACTIONS.items():
         allowed = flags["approve"] if check is access.require_term_approve else flags["committee"]
-        if allowed and term.state in states:
+        if allowed and renewal_time and term.state in states:
             result.append((reverse("organizations:term_action", args=[term.pk, action]), label))
     return result
 
@@ -163,11 +178,21 @@ def warnings(request: HttpRequest, pk: int) -> HttpResponse:
     """预警: the warnings of every visible node under this one."""
     org = scope.get_org_or_404(request.user, pk)
     rows = selectors.warnings_for_subtree(user=request.user, org=org, today=local_today())
+    summary: dict[str, list] = {}
+    for _node, found in rows:
+        for w in found:
+            summary.setdefault(w.code, [WARNING_LABELS.get(w.code, w.code), 0])[1] += 1
+    code = request.GET.get("code", "")
+    if code:
+        rows = [(node, [w for w in found if w.code == code]) for node, found in rows]
+        rows = [(node, found) for node, found in rows if found]
     context = {
         "org": org,
         "rows": rows[:WARNINGS_SHOWN],
         "total": len(rows),
         "shown": WARNINGS_SHOWN,
+        "summary": [(c, label, n) for c, (label, n) in summary.items()],
+        "code": code,
         "breadcrumb": selectors.org_breadcrumb(user=request.user, org=org),
     }
     return render(request, "organizations/warnings.html", context)

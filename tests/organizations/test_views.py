@@ -1,13 +1,13 @@
 import datetime as dt
 
 import pytest
+import time_machine
 
 from apps.organizations import services
 from apps.organizations.models import (
     CommitteePosition,
     Org,
     OrgParentLink,
-    OrgType,
     Position,
     TermState,
 )
@@ -44,6 +44,7 @@ def test_search_by_name_or_code_stays_in_scope(tree, users, client_for):
     assert "没有找到" in html
 
 
+@time_machine.travel(dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC), tick=False)
 def test_detail_page_breadcrumb_committee_term_and_warnings(tree, users, client_for):
     sec = MemberFactory(branch=tree.branch_a, name="王书记")
     services.committee_position_assign(
@@ -53,10 +54,20 @@ def test_detail_page_breadcrumb_committee_term_and_warnings(tree, users, client_
         position=Position.SECRETARY,
         started_on=D(2022, 1, 1),
     )
-    services.term_start(actor=None, org=tree.branch_a, elected_on=D(2022, 1, 1), term_years=5)
+    term = services.term_start(
+        actor=None, org=tree.branch_a, elected_on=D(2022, 1, 1), term_years=5
+    )
     html = client_for(users.secretary).get(f"/organizations/{tree.branch_a.pk}/").content.decode()
     assert "王书记" in html and "第1届" in html and "正式党员不足3人" in html
+    assert "即将到期" in html  # ends 2027-01-01, due from 2026-07-01
     assert "提交换届请示" in html and "调整隶属关系" not in html  # no admin_tree
+    assert "批准延期换届" not in html  # the superior approves
+    staff = client_for(users.staff).get(f"/organizations/{tree.branch_a.pk}/").content.decode()
+    assert "批准延期换届" in staff and "提交换届请示" not in staff
+    term.elected_on, term.ends_on = D(2024, 1, 1), D(2029, 1, 1)
+    term.save()
+    html = client_for(users.secretary).get(f"/organizations/{tree.branch_a.pk}/").content.decode()
+    assert "任期内" in html and "提交换届请示" not in html  # not yet due: no renewal buttons
     # breadcrumb shows only visible ancestors
     assert "测试县委" not in html
     html = client_for(users.admin).get(f"/organizations/{tree.branch_a.pk}/").content.decode()
@@ -128,9 +139,17 @@ def test_create_child_form_and_clear_errors(tree, users, client_for):
 def test_move_page_search_and_refusal_under_own_descendant(tree, users, client_for):
     client = client_for(users.admin)
     picks = client.get(
-        "/organizations/search/", {"for": "move", "org": tree.town_a.pk, "q": "村"}
+        "/organizations/search/", {"for": "move", "org": tree.town_a.pk, "q": "镇"}
     ).content.decode()
-    assert "丙村党支部" in picks and "甲村党支部" not in picks  # own descendants are not offered
+    assert "乙镇党委" in picks and "甲镇党委" not in picks  # never itself
+    picks = client.get(
+        "/organizations/search/", {"for": "move", "org": tree.branch_a.pk, "q": "村"}
+    ).content.decode()
+    assert "丙村党支部" not in picks  # a branch cannot go under a branch: not offered
+    picks = client.get(
+        "/organizations/search/", {"for": "merge", "org": tree.branch_a.pk, "q": "村"}
+    ).content.decode()
+    assert "丙村党支部" in picks and "甲村第一党小组" not in picks  # own descendants never
     response = client.post(
         f"/organizations/{tree.town_a.pk}/move/", {"target": tree.branch_a.pk, "on": "2024-05-01"}
     )
@@ -242,9 +261,12 @@ def test_term_extension_beyond_a_year_is_refused_with_a_message(tree, users, cli
     assert response.status_code == 400 and "最迟可延至2026-07-15" in response.content.decode()
 
 
-def test_warnings_page_lists_subtree(tree, users, client_for):
-    html = (
-        client_for(users.staff).get(f"/organizations/{tree.town_a.pk}/warnings/").content.decode()
-    )
+def test_warnings_page_lists_subtree_and_filters_by_kind(tree, users, client_for):
+    client = client_for(users.staff)
+    html = client.get(f"/organizations/{tree.town_a.pk}/warnings/").content.decode()
     assert "甲村党支部" in html and "书记空缺" in html and "丙村党支部" not in html
-    assert OrgType.BRANCH
+    for _ in range(3):
+        MemberFactory(branch=tree.branch_b)
+    url = f"/organizations/{tree.town_a.pk}/warnings/"
+    html = client.get(url, {"code": "few_members"}).content.decode()
+    assert "甲村党支部" in html and "乙村党支部" not in html
