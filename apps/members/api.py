@@ -1,1 +1,614 @@
-urlpatterns: list = []
+"""REST endpoints for members: the same services as the pages, the same scope rules
+(outside the subtree → 404; visible but read-only → 403)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.scope import can, get_org_or_404, get_scoped_or_404, require_capability
+from apps.core.periods import Period, local_today
+from apps.members import selectors, services
+from apps.members.models import DevelopmentStep, DuesMonth, Member, Transfer
+from apps.members.views import WRITE, lifecycle_run, require_any, transfer_run
+
+
+def _member(request, pk) -> Member:
+    return get_scoped_or_404(
+        Member.objects.select_related("branch"), request.user, path_field="branch__path", pk=pk
+    )
+
+
+def _valid(serializer_class, data):
+    s = serializer_class(data=data)
+    s.is_valid(raise_exception=True)
+    return s.validated_data
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """Personal data is masked: `id_number_masked`, `phone_masked`; full values only via reveal."""
+
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+    seniority_years = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "name",
+            "gender",
+            "birth_date",
+            "ethnicity",
+            "education",
+            "occupation",
+            "work_unit",
+            "post",
+            "branch",
+            "branch_name",
+            "party_group",
+            "status",
+            "status_display",
+            "status_since",
+            "joined_on",
+            "confirmed_on",
+            "probation_ends_on",
+            "probation_extended_months",
+            "management_status",
+            "mobile_out_to",
+            "mobile_in_from",
+            "lost_contact_since",
+            "is_center_household",
+            "id_number_masked",
+            "phone_masked",
+            "seniority_years",
+            "transferred_out_on",
+        ]
+        read_only_fields = fields
+
+
+class MemberWriteSerializer(serializers.Serializer):
+    branch = serializers.IntegerField(required=False, help_text="新建时必填：党支部编号")
+    status = serializers.ChoiceField(
+        choices=["full", "probationary"], required=False, default="full"
+    )
+    name = serializers.CharField(max_length=64, required=False)
+    gender = serializers.ChoiceField(choices=["male", "female"], required=False)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    ethnicity = serializers.CharField(max_length=16, required=False)
+    education = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    occupation = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    work_unit = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    post = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    management_status = serializers.CharField(max_length=16, required=False)
+    mobile_out_to = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    mobile_in_from = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    is_center_household = serializers.BooleanField(required=False)
+    joined_on = serializers.DateField(required=False, allow_null=True)
+    confirmed_on = serializers.DateField(required=False, allow_null=True)
+    leaving_unit_on = serializers.DateField(required=False, allow_null=True)
+    id_number = serializers.CharField(
+        max_length=18, required=False, allow_blank=True, write_only=True
+    )
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, write_only=True)
+
+
+class MemberList(generics.ListAPIView):
+    """Search members in scope: `q` (name prefix, ID suffix ≤4, or a full ID number), `status`,
+    `occupation`, `org` (a subtree). POST creates a record in a branch (branch_write)."""
+
+    serializer_class = MemberSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str),
+            OpenApiParameter("status", str),
+            OpenApiParameter("occupation", str),
+            OpenApiParameter("org", int),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        require_capability(self.request.user, "view")
+        p = self.request.query_params
+        org = get_org_or_404(self.request.user, p["org"]) if p.get("org") else None
+        return selectors.member_search(
+            user=self.request.user,
+            org=org,
+            q=p.get("q", ""),
+            status=p.get("status", ""),
+            occupation=p.get("occupation", ""),
+        )
+
+    @extend_schema(request=MemberWriteSerializer, responses={201: MemberSerializer})
+    def post(self, request):
+        data = dict(_valid(MemberWriteSerializer, request.data))
+        if "branch" not in data:
+            raise ValidationError({"branch": ["请指定党支部。"]})
+        branch = get_org_or_404(request.user, data.pop("branch"))
+        require_any(request.user, branch, ("branch_write",))
+        for key in ("name", "gender"):
+            if not data.get(key):
+                raise ValidationError({key: ["此项为必填项。"]})
+        member = services.member_create(actor=request.user, branch=branch, **data)
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetail(APIView):
+    @extend_schema(responses=MemberSerializer)
+    def get(self, request, id: int):
+        return Response(MemberSerializer(_member(request, id)).data)
+
+    @extend_schema(request=MemberWriteSerializer, responses=MemberSerializer)
+    def patch(self, request, id: int):
+        member = _member(request, id)
+        require_any(request.user, member.branch, ("branch_write",))
+        data = dict(_valid(MemberWriteSerializer, request.data))
+        for key in ("branch", "status"):
+            data.pop(key, None)
+        member = services.member_update(
+            actor=request.user,
+            member=member,
+            id_number=data.pop("id_number", None),
+            phone=data.pop("phone", None),
+            **data,
+        )
+        return Response(MemberSerializer(member).data)
+
+
+class RevealSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=["id_number", "phone"])
+    reason = serializers.CharField(max_length=200)
+
+
+class MemberReveal(APIView):
+    """The full 身份证号 or phone (needs `reveal` and a reason; audited)."""
+
+    @extend_schema(
+        request=RevealSerializer,
+        responses=inline_serializer("Revealed", {"value": serializers.CharField()}),
+    )
+    def post(self, request, id: int):
+        member = _member(request, id)
+        data = _valid(RevealSerializer, request.data)
+        return Response(
+            {"value": services.member_reveal(actor=request.user, member=member, **data)}
+        )
+
+
+class LifecycleSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=[
+            "confirm",
+            "extend",
+            "cancel",
+            "suspend",
+            "restore",
+            "remove",
+            "decease",
+            "lost_contact",
+        ]
+    )
+    on = serializers.DateField()
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    months = serializers.IntegerField(required=False, allow_null=True, default=None)
+    kind = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MemberLifecycle(APIView):
+    """One lifecycle action (DOMAIN §3.3); an illegal transition is a 400 with the reason."""
+
+    @extend_schema(request=LifecycleSerializer, responses=MemberSerializer)
+    def post(self, request, id: int):
+        member = _member(request, id)
+        require_any(request.user, member.branch)
+        data = dict(_valid(LifecycleSerializer, request.data))
+        member = lifecycle_run(
+            actor=request.user, member=member, action=data.pop("action"), data=data
+        )
+        return Response(MemberSerializer(member).data)
+
+
+class StepSerializer(serializers.ModelSerializer):
+    step_display = serializers.CharField(source="get_step_display", read_only=True)
+    people = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = DevelopmentStep
+        fields = [
+            "id",
+            "step",
+            "step_display",
+            "done_on",
+            "people",
+            "note",
+            "late_reason",
+            "publicity_from",
+            "publicity_to",
+            "training_days",
+            "training_hours",
+            "expected_voting",
+            "attended_voting",
+            "votes_for",
+            "decision",
+            "extension_months",
+        ]
+
+
+class StepWriteSerializer(serializers.Serializer):
+    step = serializers.IntegerField(min_value=2, max_value=25)
+    done_on = serializers.DateField()
+    people = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    note = serializers.CharField(required=False, allow_blank=True)
+    late_reason = serializers.CharField(required=False, allow_blank=True)
+    publicity_from = serializers.DateField(required=False, allow_null=True)
+    publicity_to = serializers.DateField(required=False, allow_null=True)
+    training_days = serializers.DecimalField(
+        max_digits=5, decimal_places=1, required=False, allow_null=True
+    )
+    training_hours = serializers.DecimalField(
+        max_digits=6, decimal_places=1, required=False, allow_null=True
+    )
+    expected_voting = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    attended_voting = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    votes_for = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    decision = serializers.ChoiceField(choices=["confirm", "extend", "cancel"], required=False)
+    extension_months = serializers.IntegerField(required=False, allow_null=True)
+
+
+class MemberSteps(APIView):
+    """The development steps of a member; POST records the next one (rules of DOMAIN §3.2)."""
+
+    @extend_schema(responses=StepSerializer(many=True))
+    def get(self, request, id: int):
+        member = _member(request, id)
+        return Response(StepSerializer(member.steps.prefetch_related("people"), many=True).data)
+
+    @extend_schema(request=StepWriteSerializer, responses={201: StepSerializer})
+    def post(self, request, id: int):
+        from apps.accounts.scope import scoped_ids
+
+        member = _member(request, id)
+        require_any(request.user, member.branch)
+        data = dict(_valid(StepWriteSerializer, request.data))
+        people = scoped_ids(
+            Member.objects.all(), request.user, data.pop("people"), path_field="branch__path"
+        )
+        row = services.development_step_record(
+            actor=request.user,
+            member=member,
+            step=data.pop("step"),
+            done_on=data.pop("done_on"),
+            people=people,
+            **data,
+        )
+        return Response(StepSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class ApplySerializer(serializers.Serializer):
+    branch = serializers.IntegerField()
+    name = serializers.CharField(max_length=64)
+    gender = serializers.ChoiceField(choices=["male", "female"])
+    applied_on = serializers.DateField()
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+
+
+class DevelopmentApply(APIView):
+    """Step 1: register an application (creates the applicant's record)."""
+
+    @extend_schema(request=ApplySerializer, responses={201: MemberSerializer})
+    def post(self, request):
+        data = dict(_valid(ApplySerializer, request.data))
+        branch = get_org_or_404(request.user, data.pop("branch"))
+        require_any(request.user, branch, ("branch_write",))
+        member = services.development_apply(actor=request.user, branch=branch, **data)
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+
+class DueSerializer(serializers.Serializer):
+    member = serializers.IntegerField(source="member.pk")
+    member_name = serializers.CharField(source="member.name")
+    branch_name = serializers.CharField(source="member.branch.name")
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    due_on = serializers.DateField(allow_null=True)
+    overdue = serializers.BooleanField()
+
+
+class DueList(APIView):
+    """The development due list for the user's scope (or `org`'s subtree)."""
+
+    @extend_schema(parameters=[OpenApiParameter("org", int)], responses=DueSerializer(many=True))
+    def get(self, request):
+        require_capability(request.user, "view")
+        org = (
+            get_org_or_404(request.user, request.query_params["org"])
+            if request.query_params.get("org")
+            else None
+        )
+        return Response(
+            DueSerializer(selectors.development_due(user=request.user, org=org), many=True).data
+        )
+
+
+class DuesMonthSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.name", read_only=True)
+    due = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
+    settled = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = DuesMonth
+        fields = [
+            "id",
+            "member",
+            "member_name",
+            "month",
+            "expected",
+            "waived",
+            "due",
+            "paid",
+            "settled",
+            "payment",
+        ]
+
+
+class DuesSheet(APIView):
+    """The dues sheet of a branch for a month (`month=2026-07`)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("branch", int, required=True), OpenApiParameter("month", str)],
+        responses=DuesMonthSerializer(many=True),
+    )
+    def get(self, request):
+        branch = get_org_or_404(request.user, request.query_params.get("branch"))
+        if not can(request.user, "view", branch):
+            raise Http404("未找到。")
+        try:
+            month = Period.parse(
+                request.query_params.get("month") or Period.current("month").key
+            ).start
+        except ValueError as exc:
+            raise ValidationError({"month": [str(exc)]}) from None
+        return Response(
+            DuesMonthSerializer(
+                selectors.dues_sheet(user=request.user, branch=branch, month=month), many=True
+            ).data
+        )
+
+
+class DuesBaseSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=1990, max_value=2100)
+    kind = serializers.CharField()
+    base = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True
+    )
+
+
+class MemberDuesBase(APIView):
+    @extend_schema(
+        request=DuesBaseSerializer,
+        responses=inline_serializer(
+            "DuesBaseOut", {"monthly_amount": serializers.DecimalField(10, 2)}
+        ),
+    )
+    def post(self, request, id: int):
+        member = _member(request, id)
+        require_any(request.user, member.branch, ("branch_write",))
+        row = services.dues_base_set(
+            actor=request.user, member=member, **_valid(DuesBaseSerializer, request.data)
+        )
+        return Response({"monthly_amount": row.monthly_amount})
+
+
+class PaymentSerializer(serializers.Serializer):
+    months = serializers.ListField(child=serializers.DateField(), allow_empty=True)
+    paid_on = serializers.DateField(required=False)
+    mode = serializers.CharField(default="monthly")
+    paid_by = serializers.CharField(required=False, allow_blank=True, default="")
+    extra = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, default=0)
+
+
+class MemberDuesPayment(APIView):
+    @extend_schema(
+        request=PaymentSerializer,
+        responses={
+            201: inline_serializer(
+                "PaymentOut",
+                {
+                    "id": serializers.IntegerField(),
+                    "amount": serializers.DecimalField(10, 2),
+                    "to_central": serializers.BooleanField(),
+                },
+            )
+        },
+    )
+    def post(self, request, id: int):
+        member = _member(request, id)
+        require_any(request.user, member.branch, ("branch_write",))
+        data = dict(_valid(PaymentSerializer, request.data))
+        data.setdefault("paid_on", local_today())
+        p = services.dues_pay(actor=request.user, member=member, **data)
+        return Response(
+            {"id": p.pk, "amount": p.amount, "to_central": p.to_central},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class StudyWriteSerializer(serializers.Serializer):
+    course = serializers.CharField(max_length=120)
+    held_on = serializers.DateField()
+    hours = serializers.DecimalField(max_digits=5, decimal_places=1)
+    source = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+
+
+class MemberStudy(APIView):
+    @extend_schema(
+        request=StudyWriteSerializer,
+        responses={
+            201: inline_serializer(
+                "StudyOut",
+                {"id": serializers.IntegerField(), "year_total": serializers.DecimalField(6, 1)},
+            )
+        },
+    )
+    def post(self, request, id: int):
+        member = _member(request, id)
+        require_any(request.user, member.branch, ("branch_write",))
+        record = services.study_record_add(
+            actor=request.user, member=member, **_valid(StudyWriteSerializer, request.data)
+        )
+        total = selectors.member_study_total(member=member, year=record.held_on.year)["hours"]
+        return Response({"id": record.pk, "year_total": total}, status=status.HTTP_201_CREATED)
+
+
+class MeSerializer(serializers.Serializer):
+    member = MemberSerializer()
+    dues = DuesMonthSerializer(many=True)
+    arrears_months = serializers.IntegerField()
+    study_hours = serializers.DecimalField(max_digits=6, decimal_places=1)
+    study_required = serializers.DecimalField(max_digits=6, decimal_places=1)
+
+
+class MemberMe(APIView):
+    """The signed-in user's own record, this year's dues and study hours."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        member = getattr(request.user, "member", None)
+        if member is None:
+            raise Http404("未找到您的党员档案。")
+        year = local_today().year
+        study = selectors.member_study_total(member=member, year=year)
+        return Response(
+            MeSerializer(
+                {
+                    "member": member,
+                    "dues": selectors.dues_member_ledger(member=member, year=year),
+                    "arrears_months": services.dues_arrears_months(member=member),
+                    "study_hours": study["hours"],
+                    "study_required": study["required"],
+                }
+            ).data
+        )
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+
+    class Meta:
+        model = Transfer
+        fields = [
+            "id",
+            "member",
+            "kind",
+            "state",
+            "state_display",
+            "source_branch",
+            "target_org",
+            "target_branch",
+            "external_org",
+            "reason",
+            "applied_on",
+            "valid_until",
+            "letter_number",
+            "dues_paid_until",
+            "receipt_returned_on",
+        ]
+
+
+class TransferStartSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["internal", "out_letter"])
+    applied_on = serializers.DateField(required=False)
+    target_org = serializers.IntegerField(required=False, allow_null=True)
+    external_org = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TransferList(generics.ListAPIView):
+    """Transfers the user's subtree is involved in (as source or target)."""
+
+    serializer_class = TransferSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        require_capability(self.request.user, "view")
+        return selectors.transfers_visible_to(self.request.user).order_by("-applied_on", "-id")
+
+
+class MemberTransferStart(APIView):
+    @extend_schema(request=TransferStartSerializer, responses={201: TransferSerializer})
+    def post(self, request, id: int):
+        from apps.organizations.models import Org
+
+        member = _member(request, id)
+        require_any(request.user, member.branch, ("branch_write",))
+        data = dict(_valid(TransferStartSerializer, request.data))
+        target = None
+        if data.get("target_org"):
+            target = Org.objects.filter(pk=data["target_org"], abolished_on__isnull=True).first()
+            if target is None:
+                raise ValidationError({"target_org": ["找不到该党组织。"]})
+        t = services.member_transfer_start(
+            actor=request.user,
+            member=member,
+            kind=data["kind"],
+            applied_on=data.get("applied_on") or local_today(),
+            target_org=target,
+            external_org=data["external_org"],
+            reason=data["reason"],
+        )
+        return Response(TransferSerializer(t).data, status=status.HTTP_201_CREATED)
+
+
+class TransferActSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    target_branch = serializers.IntegerField(required=False)
+    letter_number = serializers.CharField(required=False, allow_blank=True)
+    dues_paid_until = serializers.CharField(required=False, allow_blank=True, help_text="2026-07")
+
+
+class TransferAct(APIView):
+    """approve (source committee), letter, receipt, accept (target), reject, withdraw."""
+
+    @extend_schema(request=TransferActSerializer, responses=TransferSerializer)
+    def post(self, request, id: int, action: str):
+        transfer = selectors.transfers_visible_to(request.user).filter(pk=id).first()
+        if transfer is None:
+            raise Http404("未找到。")
+        data = _valid(TransferActSerializer, request.data)
+        return Response(
+            TransferSerializer(
+                transfer_run(actor=request.user, transfer=transfer, action=action, data=data)
+            ).data
+        )
+
+
+urlpatterns = [
+    path("members/", MemberList.as_view()),
+    path("members/me/", MemberMe.as_view()),
+    path("members/apply/", DevelopmentApply.as_view()),
+    path("members/due/", DueList.as_view()),
+    path("members/dues/", DuesSheet.as_view()),
+    path("members/transfers/", TransferList.as_view()),
+    path("members/transfers/<int:id>/<str:action>/", TransferAct.as_view()),
+    path("members/<int:id>/", MemberDetail.as_view()),
+    path("members/<int:id>/reveal/", MemberReveal.as_view()),
+    path("members/<int:id>/lifecycle/", MemberLifecycle.as_view()),
+    path("members/<int:id>/steps/", MemberSteps.as_view()),
+    path("members/<int:id>/dues/base/", MemberDuesBase.as_view()),
+    path("members/<int:id>/dues/payments/", MemberDuesPayment.as_view()),
+    path("members/<int:id>/study/", MemberStudy.as_view()),
+    path("members/<int:id>/transfers/", MemberTransferStart.as_view()),
+]
+
+__all__ = ["WRITE", "urlpatterns"]

@@ -1,0 +1,256 @@
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from apps.core.models import AuditAction, AuditEntry
+from apps.core.periods import local_today
+from apps.members import roster, services
+from apps.members.models import DuesBranchMonth, Member
+from tests.members.helpers import id_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def zhang(tree):
+    m = services.member_create(
+        actor=None,
+        branch=tree.branch_a,
+        name="张三",
+        gender="male",
+        id_number=id_for(dt.date(1980, 1, 1)),
+        phone="13812345678",
+    )
+    services.dues_base_set(
+        actor=None, member=m, year=local_today().year, kind="employed", base=5000
+    )
+    return m
+
+
+def test_every_page_renders_for_the_secretary(tree, users, client_for, zhang):
+    a = services.development_apply(
+        actor=None,
+        branch=tree.branch_a,
+        name="申请人",
+        gender="female",
+        applied_on=local_today(),
+        birth_date=dt.date(2000, 1, 1),
+    )
+    c = client_for(users.secretary)
+    for url in [
+        "/members/",
+        "/members/?q=张",
+        f"/members/{zhang.pk}/",
+        "/members/pipeline/",
+        "/members/due/",
+        "/members/dues/",
+        "/members/study/",
+        "/members/transfers/",
+        "/members/import/",
+        "/members/export/",
+        f"/members/new/?branch={tree.branch_a.pk}",
+        f"/members/{zhang.pk}/edit/",
+        f"/members/{zhang.pk}/action/suspend/",
+        f"/members/{a.pk}/step/",
+        f"/members/apply/?branch={tree.branch_a.pk}",
+        f"/members/{zhang.pk}/dues/",
+        f"/members/{zhang.pk}/study/",
+        f"/members/{zhang.pk}/transfer/",
+    ]:
+        assert c.get(url).status_code == 200, url
+    assert client_for(users.staff).get(f"/members/dues/?branch={tree.town_a.pk}").status_code == 200
+    assert client_for(users.member).get("/members/me/").status_code == 200
+
+
+def test_pages_mask_personal_data(users, client_for, zhang):
+    body = client_for(users.secretary).get(f"/members/{zhang.pk}/").content.decode()
+    assert zhang.id_number_masked in body and zhang.id_number not in body
+    assert "138****5678" in body and "13812345678" not in body
+
+
+def test_outsider_404_and_read_only_403(users, client_for, zhang, tree):
+    assert client_for(users.outsider).get(f"/members/{zhang.pk}/").status_code == 404
+    assert (
+        client_for(users.outsider)
+        .post(f"/members/{zhang.pk}/action/suspend/", {"on": "2026-01-01"})
+        .status_code
+        == 404
+    )
+    assert client_for(users.staff).get(f"/members/{zhang.pk}/edit/").status_code == 403
+    assert client_for(users.admin).get(f"/members/{zhang.pk}/dues/").status_code == 403
+    assert client_for(users.outsider).get("/members/?q=张").content.decode().count("张三") == 0
+    assert client_for(users.outsider).get(f"/members/?org={tree.branch_a.pk}").status_code == 404
+
+
+def test_reveal_through_page_needs_reason_and_is_audited(users, client_for, zhang):
+    c = client_for(users.secretary)
+    r = c.post(
+        f"/members/{zhang.pk}/reveal/", {"field": "id_number", "reason": ""}, HTTP_HX_REQUEST="true"
+    )
+    assert r.status_code == 400 and "请填写查看原因" in r.content.decode()
+    r = c.post(
+        f"/members/{zhang.pk}/reveal/",
+        {"field": "id_number", "reason": "核对身份"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert zhang.id_number in r.content.decode()
+    assert (
+        AuditEntry.objects.filter(action=AuditAction.REVEAL, object_id=str(zhang.pk)).count() == 1
+    )
+    assert (
+        client_for(users.committee)
+        .post(f"/members/{zhang.pk}/reveal/", {"field": "id_number", "reason": "x x"})
+        .status_code
+        == 403
+    )
+
+
+def test_one_click_dues_marking(users, client_for, zhang, tree):
+    row = zhang.dues_months.get(month=local_today().replace(day=1))
+    r = client_for(users.secretary).post(f"/members/dues/{row.pk}/mark/", HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and "已交" in r.content.decode()
+    roll = DuesBranchMonth.objects.get(branch=tree.branch_a, month=row.month)
+    assert roll.paid == row.expected and roll.in_arrears == 0
+    assert client_for(users.staff).post(f"/members/dues/{row.pk}/mark/").status_code == 403
+    assert client_for(users.outsider).post(f"/members/dues/{row.pk}/mark/").status_code == 404
+
+
+def test_lifecycle_form_shows_refusal_in_chinese(users, client_for, zhang):
+    r = client_for(users.secretary).post(
+        f"/members/{zhang.pk}/action/restore/", {"on": local_today().isoformat(), "reason": "x"}
+    )
+    assert r.status_code == 400 and "不能从“正式党员”变更为“正式党员”" in r.content.decode()
+
+
+def _roster(rows) -> io.BytesIO:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(
+        [
+            "序号",
+            "姓名",
+            "性别",
+            "公民身份号码",
+            "民族",
+            "出生日期",
+            "学历",
+            "人员类别",
+            "入党日期",
+            "转正日期",
+            "工作单位及职务",
+            "联系电话",
+            "所在党支部",
+        ]
+    )
+    for r in rows:
+        ws.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    out.seek(0)
+    out.name = "roster.xlsx"
+    return out
+
+
+def test_import_dates_and_loose_headers(tree, users):
+    good = id_for(dt.date(1990, 7, 1), male=False, seq=3)
+    f = _roster(
+        [
+            [
+                1,
+                "李梅",
+                "女",
+                good,
+                "汉族",
+                "1990年7月1日",
+                "本科",
+                "专业技术人员",
+                "2015.7.1",
+                "2016/07/01",
+                "县医院 护士长",
+                "139 0000 1111",
+                "甲村党支部",
+            ],
+            [
+                2,
+                "王强",
+                "男",
+                "",
+                "回族",
+                dt.datetime(1985, 3, 2),
+                "大专",
+                "农民",
+                "20100701",
+                None,
+                "",
+                "",
+                "甲村党支部",
+            ],
+        ]
+    )
+    result = roster.roster_import(actor=users.secretary, file=f)
+    assert result.ok, result.errors
+    li = Member.objects.get(name="李梅")
+    assert (li.joined_on, li.confirmed_on, li.status, li.work_unit, li.post) == (
+        dt.date(2015, 7, 1),
+        dt.date(2016, 7, 1),
+        "full",
+        "县医院",
+        "护士长",
+    )
+    wang = Member.objects.get(name="王强")
+    assert wang.status == "probationary" and wang.birth_date == dt.date(1985, 3, 2)
+    assert AuditEntry.objects.filter(action=AuditAction.IMPORT).count() == 1
+
+
+def test_import_with_one_bad_row_imports_nothing(tree, users, client_for):
+    good = id_for(dt.date(1990, 7, 1), male=False, seq=3)
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    f = _roster(
+        [
+            [1, "李梅", "女", good, "汉族", "", "本科", "", "2015.7.1", "", "", "", "甲村党支部"],
+            [2, "赵六", "男", bad, "汉族", "", "", "", "", "", "", "", "甲村党支部"],
+            [
+                3,
+                "孙七",
+                "男",
+                "",
+                "汉族",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "丙村党支部",
+            ],  # outside the subtree
+        ]
+    )
+    r = client_for(users.secretary).post("/members/import/", {"file": f, "download": "1"})
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
+    errors = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert errors[0] == ("行号", "列", "问题")
+    assert {(row, col) for row, col, _ in errors[1:]} == {(3, "公民身份号码"), (4, "所在党支部")}
+    assert not Member.objects.filter(name__in=["李梅", "赵六", "孙七"]).exists()
+
+
+def test_export_masked_unless_revealed_with_reason(tree, users, client_for, zhang):
+    c = client_for(users.secretary)
+    r = c.post(f"/members/export/?org={tree.branch_a.pk}", {})
+    rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert zhang.id_number_masked in rows[1] or any(
+        zhang.id_number_masked in (row or ()) for row in rows
+    )
+    assert not any(zhang.id_number in row for row in rows)
+    r = c.post(f"/members/export/?org={tree.branch_a.pk}", {"reveal": "on", "reason": ""})
+    assert r.status_code == 400
+    r = c.post(f"/members/export/?org={tree.branch_a.pk}", {"reveal": "on", "reason": "上报组织部"})
+    rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert any(zhang.id_number in row for row in rows)
+    assert AuditEntry.objects.filter(action=AuditAction.EXPORT).count() == 2
+    assert (
+        client_for(users.outsider).get(f"/members/export/?org={tree.branch_a.pk}").status_code
+        == 404
+    )
