@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.scope import can, get_org_or_404, get_scoped_or_404, require_capability
 from apps.core.periods import Period, local_today
 from apps.members import selectors, services
-from apps.members.models import DevelopmentStep, DuesMonth, Member, Transfer
+from apps.members.models import DevelopmentStep, Gender, DuesMonth, Member, Transfer
 from apps.members.views import WRITE, lifecycle_run, require_any, transfer_run
 
 
@@ -78,7 +78,7 @@ class MemberWriteSerializer(serializers.Serializer):
         choices=["full", "probationary"], required=False, default="full"
     )
     name = serializers.CharField(max_length=64, required=False)
-    gender = serializers.ChoiceField(choices=["male", "female"], required=False)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False)
     birth_date = serializers.DateField(required=False, allow_null=True)
     ethnicity = serializers.CharField(max_length=16, required=False)
     education = serializers.CharField(max_length=16, required=False, allow_blank=True)
@@ -296,7 +296,7 @@ class MemberSteps(APIView):
 class ApplySerializer(serializers.Serializer):
     branch = serializers.IntegerField()
     name = serializers.CharField(max_length=64)
-    gender = serializers.ChoiceField(choices=["male", "female"])
+    gender = serializers.ChoiceField(choices=Gender.choices)
     applied_on = serializers.DateField()
     birth_date = serializers.DateField(required=False, allow_null=True)
     id_number = serializers.CharField(max_length=18, required=False, allow_blank=True, default="")
@@ -471,7 +471,7 @@ class MemberStudy(APIView):
         return Response({"id": record.pk, "year_total": total}, status=status.HTTP_201_CREATED)
 
 
-class MeSerializer(serializers.Serializer):
+class MemberMeSerializer(serializers.Serializer):
     member = MemberSerializer()
     dues = DuesMonthSerializer(many=True)
     arrears_months = serializers.IntegerField()
@@ -482,7 +482,7 @@ class MeSerializer(serializers.Serializer):
 class MemberMe(APIView):
     """The signed-in user's own record, this year's dues and study hours."""
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(responses=MemberMeSerializer)
     def get(self, request):
         member = getattr(request.user, "member", None)
         if member is None:
@@ -580,7 +580,11 @@ class TransferActSerializer(serializers.Serializer):
 class TransferAct(APIView):
     """approve (source committee), letter, receipt, accept (target), reject, withdraw."""
 
-    @extend_schema(request=TransferActSerializer, responses=TransferSerializer)
+    @extend_schema(
+        request=TransferActSerializer,
+        responses=TransferSerializer,
+        operation_id="members_transfer_act",
+    )
     def post(self, request, id: int, action: str):
         transfer = selectors.transfers_visible_to(request.user).filter(pk=id).first()
         if transfer is None:

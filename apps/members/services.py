@@ -1508,3 +1508,29 @@ def study_record_add(
         changes={"course": [None, course], "hours": [None, hours]},
     )
     return record
+
+
+def dues_rollup_rebuild(*, months: Iterable[dt.date] | None = None) -> int:
+    """Rebuild the per-branch monthly rollup from the ledger in one statement (seeding, nightly
+    reconciliation). Returns the number of rollup rows written."""
+    from django.db import connection
+
+    where = ""
+    params: list = []
+    if months is not None:
+        where = "WHERE month = ANY(%s)"
+        params = [list(months)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO members_duesbranchmonth (branch_id, month, members, expected, paid, in_arrears)
+            SELECT branch_id, month, count(*), sum(expected - waived), sum(paid),
+                   count(*) FILTER (WHERE paid < expected - waived)
+            FROM members_duesmonth {where}
+            GROUP BY branch_id, month
+            ON CONFLICT (branch_id, month) DO UPDATE SET members = EXCLUDED.members,
+                expected = EXCLUDED.expected, paid = EXCLUDED.paid, in_arrears = EXCLUDED.in_arrears
+            """,
+            params,
+        )
+        return cursor.rowcount
