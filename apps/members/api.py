@@ -164,26 +164,6 @@ class MemberDetail(APIView):
         return Response(MemberSerializer(member).data)
 
 
-class RevealSerializer(serializers.Serializer):
-    field = serializers.ChoiceField(choices=["id_number", "phone"])
-    reason = serializers.CharField(max_length=200)
-
-
-class MemberReveal(APIView):
-    """The full 身份证号 or phone (needs `reveal` and a reason; audited)."""
-
-    @extend_schema(
-        request=RevealSerializer,
-        responses=inline_serializer("Revealed", {"value": serializers.CharField()}),
-    )
-    def post(self, request, id: int):
-        member = _member(request, id)
-        data = _valid(RevealSerializer, request.data)
-        return Response(
-            {"value": services.member_reveal(actor=request.user, member=member, **data)}
-        )
-
-
 class LifecycleSerializer(serializers.Serializer):
     action = serializers.ChoiceField(
         choices=[
@@ -606,7 +586,6 @@ urlpatterns = [
     path("members/transfers/", TransferList.as_view()),
     path("members/transfers/<int:id>/<str:action>/", TransferAct.as_view()),
     path("members/<int:id>/", MemberDetail.as_view()),
-    path("members/<int:id>/reveal/", MemberReveal.as_view()),
     path("members/<int:id>/lifecycle/", MemberLifecycle.as_view()),
     path("members/<int:id>/steps/", MemberSteps.as_view()),
     path("members/<int:id>/dues/base/", MemberDuesBase.as_view()),

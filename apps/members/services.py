@@ -11,11 +11,10 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 
-from apps.accounts.scope import can
 from apps.core.audit import audit_log, diff, snapshot
 from apps.core.errors import RuleViolation
 from apps.core.models import AuditAction
@@ -256,25 +255,13 @@ def member_update(
 
 
 def member_reveal(*, actor, member: Member, field: str, reason: str) -> str:
-    """The full 身份证号 or phone: needs the `reveal` capability over the member's branch and a
-    reason; every reveal is audited. (Built here until accounts offers personal_data_reveal.)"""
+    """The full 身份证号 or phone through the shared reveal service (apps.core.reveal): needs the
+    `reveal` capability over the member's branch and a reason; audited."""
+    from apps.core.reveal import personal_data_reveal
+
     if field not in ("id_number", "phone"):
         raise ValidationError({"field": ["只能查看公民身份号码或联系电话。"]})
-    if not can(actor, "reveal", member.branch):
-        raise PermissionDenied("没有查看完整个人信息的权限。")
-    reason = (reason or "").strip()
-    if len(reason) < 2:
-        raise ValidationError({"reason": ["请填写查看原因。"]})
-    with transaction.atomic():
-        audit_log(
-            actor=actor,
-            action=AuditAction.REVEAL,
-            obj=member,
-            verb="member_reveal",
-            changes={"field": field},
-            reason=reason,
-        )
-    return getattr(member, field) or ""
+    return personal_data_reveal(actor=actor, obj=member, field=field, reason=reason)
 
 
 # ============================================================================================

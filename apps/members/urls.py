@@ -9,7 +9,6 @@ urlpatterns = [
     path("me/", views.me, name="me"),
     path("<int:pk>/", views.member_detail, name="detail"),
     path("<int:pk>/edit/", views.member_edit, name="edit"),
-    path("<int:pk>/reveal/", views.member_reveal, name="reveal"),
     path("<int:pk>/action/<str:action>/", views.member_action, name="action"),
     path("<int:pk>/step/", views.development_step, name="step"),
     path("<int:pk>/dues/", views.dues_member, name="dues_member"),

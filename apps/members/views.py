@@ -121,7 +121,6 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "m": member,
         "timeline": selectors.member_timeline(member=member),
         "can_write": any(can(request.user, c, member.branch) for c in WRITE),
-        "can_reveal": can(request.user, "reveal", member.branch),
         "actions": _actions_for(member),
         "dues": selectors.dues_member_ledger(member=member, year=year),
         "arrears": services.dues_arrears_months(member=member),
@@ -169,30 +168,6 @@ def _next_step(member: Member) -> int | None:
         return None
     last = member.steps.order_by("-step").values_list("step", flat=True).first()
     return min(25, (last or 0) + 1)
-
-
-@login_required
-@require_POST
-def member_reveal(request: HttpRequest, pk: int) -> HttpResponse:
-    member = _member_or_404(request, pk)
-    field = request.POST.get("field", "")
-    try:
-        value = services.member_reveal(
-            actor=request.user, member=member, field=field, reason=request.POST.get("reason", "")
-        )
-    except ValidationError as exc:
-        return render(
-            request,
-            "members/_reveal.html",
-            {
-                "m": member,
-                "field": field,
-                "error": "；".join(exc.messages),
-                "masked": getattr(member, f"{field}_masked", ""),
-            },
-            status=400,
-        )
-    return render(request, "members/_reveal.html", {"m": member, "field": field, "value": value})
 
 
 @login_required

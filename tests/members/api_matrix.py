@@ -96,12 +96,6 @@ CASES = [
     ),
     Case(
         "POST",
-        "/api/v1/members/{id}/reveal/",
-        build=lambda w: {**member(w), "data": {"field": "phone", "reason": "联系本人"}},
-        expect={"admin": 403, "staff": 200, "secretary": 200, "committee": 403},
-    ),
-    Case(
-        "POST",
         "/api/v1/members/{id}/lifecycle/",
         build=lambda w: {
             **member(w),

@@ -86,25 +86,18 @@ def test_outsider_404_and_read_only_403(users, client_for, zhang, tree):
 
 def test_reveal_through_page_needs_reason_and_is_audited(users, client_for, zhang):
     c = client_for(users.secretary)
-    r = c.post(
-        f"/members/{zhang.pk}/reveal/", {"field": "id_number", "reason": ""}, HTTP_HX_REQUEST="true"
-    )
+    url = f"/reveal/members.member/{zhang.pk}/id_number/"
+    assert f'hx-get="{url}"' in c.get(f"/members/{zhang.pk}/").content.decode()
+    r = c.post(url, {"reason": ""}, HTTP_HX_REQUEST="true")
     assert r.status_code == 400 and "请填写查看原因" in r.content.decode()
-    r = c.post(
-        f"/members/{zhang.pk}/reveal/",
-        {"field": "id_number", "reason": "核对身份"},
-        HTTP_HX_REQUEST="true",
-    )
+    r = c.post(url, {"reason": "核对身份"}, HTTP_HX_REQUEST="true")
     assert zhang.id_number in r.content.decode()
     assert (
         AuditEntry.objects.filter(action=AuditAction.REVEAL, object_id=str(zhang.pk)).count() == 1
     )
-    assert (
-        client_for(users.committee)
-        .post(f"/members/{zhang.pk}/reveal/", {"field": "id_number", "reason": "x x"})
-        .status_code
-        == 403
-    )
+    committee = client_for(users.committee)
+    assert committee.post(url, {"reason": "x x"}).status_code == 403
+    assert f'hx-get="{url}"' not in committee.get(f"/members/{zhang.pk}/").content.decode()
 
 
 def test_one_click_dues_marking(users, client_for, zhang, tree):
