@@ -470,7 +470,7 @@ class MemberMe(APIView):
         year = local_today().year
         study = selectors.member_study_total(member=member, year=year)
         return Response(
-            MeSerializer(
+            MemberMeSerializer(
                 {
                     "member": member,
                     "dues": selectors.dues_member_ledger(member=member, year=year),
