@@ -254,6 +254,20 @@ class StudyForm(BootstrapForm):
     source = forms.CharField(label="来源", required=False, max_length=60)
 
 
+class ContactForm(BootstrapForm):
+    contacted_on = forms.DateField(label="联系日期", widget=DATE)
+    way = forms.CharField(
+        label="方式", required=False, max_length=40, help_text="如：电话、微信、走访"
+    )
+    note = forms.CharField(
+        label="情况", required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class PendingResolveForm(BootstrapForm):
+    resolution = forms.CharField(label="处理结果", max_length=300)
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(label="花名册（.xlsx）")
 

@@ -34,6 +34,7 @@ from apps.members.models import (
 from apps.organizations.models import BRANCH_TYPES
 
 WRITE = ("branch_write", "superior")
+CONTACT_STATUSES = frozenset({"mobile_out", "mobile_in", "abroad", "lost_contact"})
 
 
 def _member_or_404(request, pk) -> Member:
@@ -129,6 +130,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next_step": _next_step(member),
         "transfers": member.transfers.select_related("target_org")[:5],
         "pending": member.pending_items.filter(resolved_on__isnull=True),
+        "needs_contact": member.management_status in CONTACT_STATUSES,
     }
     return render(request, "members/detail.html", context)
 
@@ -633,6 +635,51 @@ def study_add(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "members/simple_form.html",
         {"form": form, "m": member, "title": "登记学习培训学时"},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """联系记录 for a 流动党员 or a member abroad (每半年至少联系1次)."""
+    member = _member_or_404(request, pk)
+    require_any(request.user, member.branch, ("branch_write",))
+    form = forms.ContactForm(request.POST or None, initial={"contacted_on": local_today()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.mobile_contact_record(actor=request.user, member=member, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_into(form, exc)
+        else:
+            messages.success(request, "已记录联系情况。")
+            return redirect("members:detail", pk=member.pk)
+    return render(
+        request,
+        "members/simple_form.html",
+        {"form": form, "m": member, "title": "联系记录"},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def pending_resolve(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+    """Record the branch's decision on a prompt (the decision itself is a lifecycle action)."""
+    member = _member_or_404(request, pk)
+    require_any(request.user, member.branch)
+    item = member.pending_items.filter(pk=item_id, resolved_on__isnull=True).first()
+    if item is None:
+        raise Http404("未找到。")
+    form = forms.PendingResolveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.pending_resolve(
+            actor=request.user, item=item, resolution=form.cleaned_data["resolution"]
+        )
+        messages.success(request, "已记录处理结果。")
+        return redirect("members:detail", pk=member.pk)
+    return render(
+        request,
+        "members/simple_form.html",
+        {"form": form, "m": member, "title": f"处理：{item.get_kind_display()}"},
         status=400 if form.errors else 200,
     )
 

@@ -64,6 +64,25 @@ def test_every_page_renders_for_the_secretary(tree, users, client_for, zhang):
     assert client_for(users.member).get("/members/me/").status_code == 200
 
 
+def test_contact_record_and_pending_resolution_pages(tree, users, client_for, zhang):
+    from apps.members.models import PendingItem
+
+    services.member_lost_contact_mark(actor=None, member=zhang, since=dt.date(2020, 1, 1))
+    services.lifecycle_prompts_sweep()
+    item = PendingItem.objects.get(member=zhang)
+    c = client_for(users.secretary)
+    page = c.get(f"/members/{zhang.pk}/").content.decode()
+    assert "联系记录" in page and f"/members/{zhang.pk}/pending/{item.pk}/" in page
+    r = c.post(
+        f"/members/{zhang.pk}/contact/", {"contacted_on": local_today().isoformat(), "way": "电话"}
+    )
+    assert r.status_code == 302 and zhang.contacts.count() == 1
+    r = c.post(f"/members/{zhang.pk}/pending/{item.pk}/", {"resolution": "已取得联系，不停止党籍"})
+    item.refresh_from_db()
+    assert r.status_code == 302 and item.resolved_on == local_today()
+    assert client_for(users.outsider).get(f"/members/{zhang.pk}/contact/").status_code == 404
+
+
 def test_pages_mask_personal_data(users, client_for, zhang):
     body = client_for(users.secretary).get(f"/members/{zhang.pk}/").content.decode()
     assert zhang.id_number_masked in body and zhang.id_number not in body
