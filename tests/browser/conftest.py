@@ -9,8 +9,11 @@ Fixtures:
 
 Everything here SKIPS with a message (never fails) when the playwright package, Chromium, a
 Chinese font (`fc-list :lang=zh`) or the front-end assets (static/vendor, from `npm ci`) are
-missing. Mark tests `@pytest.mark.browser`. live_server needs `transactional_db` (it is pulled in
-by `live_server`); it works with `--reuse-db`: tables are flushed after each test.
+missing. Mark tests `@pytest.mark.browser` and
+`@pytest.mark.django_db(transaction=True, serialized_rollback=True)`: live_server needs a
+transactional database, whose tables are flushed after each test; serialized_rollback reloads
+the rows that data migrations created before each test, and `_restore_migration_data` reloads
+them once more at the end of the session, so a `--reuse-db` database is never left empty.
 """
 
 from __future__ import annotations
@@ -56,6 +59,35 @@ def _missing() -> str | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _restore_migration_data(django_db_setup, django_db_blocker):
+    """After the last transactional test has flushed the tables, put back what the migrations
+    created (pytest-django serialized it at set-up), for the next `--reuse-db` run."""
+    yield
+    from django.apps import apps
+    from django.core.management import call_command
+    from django.core.management.color import no_style
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            contents = getattr(connection, "_test_serialized_contents", None)
+            if contents:
+                call_command(
+                    "flush",
+                    verbosity=0,
+                    interactive=False,
+                    database=connection.alias,
+                    inhibit_post_migrate=True,
+                )
+                connection.creation.deserialize_db_from_string(contents)
+                # the flush restarted every sequence: move them past the restored ids
+                statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+                with connection.cursor() as cursor:
+                    for sql in statements:
+                        cursor.execute(sql)
+
+
 @pytest.fixture(scope="session")
 def browser():
     reason = _missing()
@@ -88,7 +120,7 @@ def session_cookie_for(user, url: str) -> dict:
 
 
 @pytest.fixture
-def open_page(browser, live_server):
+def open_page(browser, live_server, django_db_serialized_rollback):
     contexts = []
 
     def make(user=None, *, size: str = "phone", path: str = "/"):

@@ -4,7 +4,10 @@ import pytest
 
 from tests.browser.conftest import assert_renders_chinese
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
