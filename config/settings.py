@@ -20,7 +20,7 @@ ALLOWED_HOSTS = env.listing("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],0
 CSRF_TRUSTED_ORIGINS = env.listing("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "apps.core.admin_site.ScopedAdminConfig",  # django.contrib.admin, scoped by the org tree
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -203,6 +203,7 @@ NAVIGATION = [
     ("用户与角色", "accounts:users", "person-gear", {"admin_users"}),
     ("规则参数", "core:rules", "sliders", {"admin_rules"}),
     ("审计日志", "accounts:audit", "journal-text", {"audit_view"}),
+    ("后台管理", "admin:index", "gear", {"admin_tree", "admin_users"}),
 ]
 
 
