@@ -38,6 +38,8 @@ beat("notifications.requeue_stuck", "apps.notifications.tasks.requeue_stuck", 60
 beat("notifications.sweep", "apps.notifications.tasks.sweep", 300.0)
 # --- assessments ---
 # --- reports ---
-# Dashboard member rollup: every 15 minutes (about 2 s for a city, see docs/architecture.md).
+# Dashboard member rollup: every 15 minutes (one INSERT … SELECT, see docs/architecture.md).
 beat("dashboards-refresh-member-stats", "dashboards.refresh_member_stats", crontab(minute="*/15"))
+# Quarterly reports: daily sweep; builds the closed quarter's reports on rule day reports.build_day.
+beat("reports-quarterly-sweep", "reports.quarterly_sweep", crontab(hour=2, minute=30))
 _ = crontab  # used by the declarations above as apps add them
