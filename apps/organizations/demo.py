@@ -29,6 +29,7 @@ from apps.organizations.models import (
     Term,
     TermState,
 )
+from apps.organizations.rules import default_term_years
 
 C = OrgCategory
 T = OrgType
@@ -488,7 +489,7 @@ def _seed_terms(orgs: list[Org], rng, today: dt.date) -> None:
     requested = branches[len(branches) // 2]
     extended = branches[2 * len(branches) // 3]
     for org in with_terms:
-        years = 5
+        years = default_term_years(org.category)
         if org is overdue:
             elected = add_months(today, -(years * 12 + 2))
         elif org in (requested, extended) or rng.random() < 0.08:

@@ -96,7 +96,8 @@ def tree(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("没有权限访问此页面。")
     roots = list(selectors.org_roots_for(user=request.user))
     for root in roots:
-        root.child_count = root.numchild
+        # a 党员 sees their own branch node only, not what lies under it
+        root.child_count = root.numchild if scope.can(request.user, "view", root) else 0
     query = request.GET.get("q", "")
     results = selectors.org_search(user=request.user, query=query)
     return render(

@@ -270,3 +270,12 @@ def test_warnings_page_lists_subtree_and_filters_by_kind(tree, users, client_for
     url = f"/organizations/{tree.town_a.pk}/warnings/"
     html = client.get(url, {"code": "few_members"}).content.decode()
     assert "甲村党支部" in html and "乙村党支部" not in html
+
+
+def test_member_role_sees_only_their_branch_node(tree, users, client_for):
+    client = client_for(users.member)
+    html = client.get("/organizations/").content.decode()
+    assert "甲村党支部" in html and "tree-toggle" not in html  # nothing to expand for a 党员
+    assert client.get(f"/organizations/{tree.branch_a.pk}/").status_code == 200
+    assert client.get(f"/organizations/{tree.group_a.pk}/").status_code == 404
+    assert client.get(f"/organizations/{tree.branch_a.pk}/edit/").status_code == 403
