@@ -3,6 +3,7 @@ environment (see config/env.py and .env.example)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from django.core.exceptions import ImproperlyConfigured
@@ -87,7 +88,10 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env.string("CACHE_KEY_PREFIX", "dj"),
+        # Each pytest-xdist worker gets its own prefix: tests clear the cache, and a shared one
+        # would wipe another worker's cached rule parameters mid-test.
+        "KEY_PREFIX": env.string("CACHE_KEY_PREFIX", "dj")
+        + (f"-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}" if TESTING else ""),
         "TIMEOUT": 300,
     }
 }

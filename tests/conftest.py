@@ -21,9 +21,18 @@ from apps.organizations.models import OrgType
 from tests.factories import MemberFactory, make_org, make_user
 
 
+def clear_own_cache_keys() -> None:
+    """Delete this test process's cache keys only. `cache.clear()` is FLUSHDB on Redis, which
+    would also wipe other pytest-xdist workers' keys and the Celery broker's queues."""
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    clear_own_cache_keys()
     yield
 
 
