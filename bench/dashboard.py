@@ -26,7 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost")
-os.environ.setdefault("DJANGO_DEBUG", "1")  # plain static storage (no collectstatic manifest); DEBUG is switched off below
+os.environ.setdefault(
+    "DJANGO_DEBUG", "1"
+)  # plain static storage (no collectstatic manifest); DEBUG is switched off below
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -45,14 +47,18 @@ def timed(fn, runs: int) -> list[float]:
 
 
 def line(label: str, samples: list[float], extra: str = "") -> None:
-    print(f"  {label:<44} p50 {statistics.median(samples):8.1f} ms   p95 {pct(samples, 95):8.1f} ms  {extra}")
+    print(
+        f"  {label:<44} p50 {statistics.median(samples):8.1f} ms   p95 {pct(samples, 95):8.1f} ms  {extra}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tier", choices=["city", "province", "tiny"], required=True)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--reports", type=int, default=12, help="reports built per kind for throughput")
+    parser.add_argument(
+        "--reports", type=int, default=12, help="reports built per kind for throughput"
+    )
     args = parser.parse_args()
 
     import django
@@ -64,15 +70,19 @@ def main() -> None:
 
     from apps.accounts.models import User
     from apps.core.periods import Period, PeriodKind
-    from apps.members.selectors import capped_count, member_search
     from apps.members.models import Member
+    from apps.members.selectors import capped_count, member_search
     from apps.organizations.models import BRANCH_TYPES, Org, OrgType
 
     settings.DEBUG = False
-    users = {name: User.objects.get(username=f"scale_{name}") for name in ("root", "county", "branch")}
+    users = {
+        name: User.objects.get(username=f"scale_{name}") for name in ("root", "county", "branch")
+    }
     orgs = {name: u.grants.first().org for name, u in users.items()}
-    print(f"tier {args.tier}: {Org.objects.count():,} orgs, {Member.objects.count():,} members; "
-          f"PostgreSQL {connection.pg_version // 10000}; {args.runs} runs each")
+    print(
+        f"tier {args.tier}: {Org.objects.count():,} orgs, {Member.objects.count():,} members; "
+        f"PostgreSQL {connection.pg_version // 10000}; {args.runs} runs each"
+    )
     period = Period.current(PeriodKind.QUARTER)
 
     print("dashboard (page and API, same sections):")
@@ -81,15 +91,24 @@ def main() -> None:
         client.force_login(users[name])
         org = orgs[name]
         size = Org.objects.filter(path__startswith=org.path).count()
-        page = timed(lambda c=client, o=org: c.get(f"/dashboards/org/{o.pk}/?q={period.key}"), args.runs)
-        api = timed(lambda c=client, o=org: c.get(f"/api/v1/dashboards/orgs/{o.pk}/?quarter={period.key}"), args.runs)
+        page = timed(
+            lambda c=client, o=org: c.get(f"/dashboards/org/{o.pk}/?q={period.key}"), args.runs
+        )
+        api = timed(
+            lambda c=client, o=org: c.get(f"/api/v1/dashboards/orgs/{o.pk}/?quarter={period.key}"),
+            args.runs,
+        )
         line(f"page  {name:<7} ({size:,} orgs in subtree)", page)
         line(f"api   {name:<7}", api)
 
     print("member search within the subtree (name prefix, page 1 of 20 + capped count):")
     for name in ("root", "county", "branch"):
         user, org = users[name], orgs[name]
-        prefix = Member.objects.filter(branch__path__startswith=org.path).values_list("name", flat=True).first()[:1]
+        prefix = (
+            Member.objects.filter(branch__path__startswith=org.path)
+            .values_list("name", flat=True)
+            .first()[:1]
+        )
 
         def search(u=user, o=org, q=prefix):
             qs = member_search(user=u, org=o, q=q)
@@ -108,18 +127,24 @@ def main() -> None:
     print(f"member rollup refresh (whole tier): {seconds:.1f} s, {result.rows:,} rows")
 
     print(f"report throughput (PDF + Excel, {args.reports} reports per kind, one process):")
-    from apps.reports import services
-    from apps.reports.pdf import report_pdf
     from apps.dashboards.excel import sections_workbook
     from apps.dashboards.sections import context_for, sections_for
+    from apps.reports import services
+    from apps.reports.pdf import report_pdf
 
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="bench-media-")
     branch_ids = list(
-        Org.objects.filter(path__startswith=orgs["county"].path, org_type__in=BRANCH_TYPES).values_list("pk", flat=True)[: args.reports]
+        Org.objects.filter(
+            path__startswith=orgs["county"].path, org_type__in=BRANCH_TYPES
+        ).values_list("pk", flat=True)[: args.reports]
     )
     committee_ids = list(
-        Org.objects.filter(path__startswith=orgs["root"].path, org_type__in=[OrgType.PRIMARY_COMMITTEE, OrgType.LOCAL_COMMITTEE])
-        .order_by("depth", "path").values_list("pk", flat=True)[: args.reports]
+        Org.objects.filter(
+            path__startswith=orgs["root"].path,
+            org_type__in=[OrgType.PRIMARY_COMMITTEE, OrgType.LOCAL_COMMITTEE],
+        )
+        .order_by("depth", "path")
+        .values_list("pk", flat=True)[: args.reports]
     )
     last = period.previous()
     rates = {}
@@ -144,12 +169,16 @@ def main() -> None:
             full = time.perf_counter() - started
             transaction.set_rollback(True)
         per_minute = rates[label] = 60 * len(ids) / full
-        print(f"  {label:<11} {per_minute:7.0f} reports/min (full build: figures, PDF, Excel, files, version switch); "
-              f"PDF p50 {statistics.median(pdf_ms):.0f} ms, Excel p50 {statistics.median(xlsx_ms):.0f} ms"
-              f" [render-only pass {figures_only:.1f}s]")
+        print(
+            f"  {label:<11} {per_minute:7.0f} reports/min (full build: figures, PDF, Excel, files, version switch); "
+            f"PDF p50 {statistics.median(pdf_ms):.0f} ms, Excel p50 {statistics.median(xlsx_ms):.0f} ms"
+            f" [render-only pass {figures_only:.1f}s]"
+        )
     count = Org.objects.exclude(org_type=OrgType.PARTY_GROUP).count()
-    print(f"  the whole {args.tier} ({count:,} committees and branches) at the branch rate: "
-          f"about {count / rates['branches']:.0f} worker-minutes")
+    print(
+        f"  the whole {args.tier} ({count:,} committees and branches) at the branch rate: "
+        f"about {count / rates['branches']:.0f} worker-minutes"
+    )
 
 
 if __name__ == "__main__":

@@ -79,19 +79,42 @@ def main() -> None:
 def build_tree(rng):
     from apps.organizations.models import Org, OrgCategory, OrgType
 
-    county = Org(path=Org._get_path("", 1, 1), depth=1, numchild=20, name="基准县委", code="B", org_type=OrgType.LOCAL_COMMITTEE)
+    county = Org(
+        path=Org._get_path("", 1, 1),
+        depth=1,
+        numchild=20,
+        name="基准县委",
+        code="B",
+        org_type=OrgType.LOCAL_COMMITTEE,
+    )
     county.save()
     towns, branches = [], []
     for t in range(1, 21):
-        town = Org(path=Org._get_path(county.path, 2, t), depth=2, numchild=90, parent=county, name=f"第{t}镇党委",
-                   code=f"B{t:02d}", org_type=OrgType.PRIMARY_COMMITTEE)
+        town = Org(
+            path=Org._get_path(county.path, 2, t),
+            depth=2,
+            numchild=90,
+            parent=county,
+            name=f"第{t}镇党委",
+            code=f"B{t:02d}",
+            org_type=OrgType.PRIMARY_COMMITTEE,
+        )
         towns.append(town)
     Org.objects.bulk_create(towns)
     for town in towns:
         for b in range(1, 91):
-            branches.append(Org(path=Org._get_path(town.path, 3, b), depth=3, numchild=0, parent=town,
-                                name=f"{town.name[:-2]}第{b}村党支部", code=f"{town.code}{b:03d}",
-                                org_type=OrgType.BRANCH, category=OrgCategory.RURAL))
+            branches.append(
+                Org(
+                    path=Org._get_path(town.path, 3, b),
+                    depth=3,
+                    numchild=0,
+                    parent=town,
+                    name=f"{town.name[:-2]}第{b}村党支部",
+                    code=f"{town.code}{b:03d}",
+                    org_type=OrgType.BRANCH,
+                    category=OrgCategory.RURAL,
+                )
+            )
     Org.objects.bulk_create(branches, batch_size=2000)
     return county, towns, branches
 
@@ -128,15 +151,26 @@ def build_members(rng, branches, total: int) -> float:
                 name = "王" + name[1:]  # make 王 about 12% like a real county
             phone = f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
             row = [
-                str(branch.pk), name, "male" if male else "female", born.isoformat(), "full", "汉族",
-                crypto.encrypt(number), crypto.blind_index("id_number", number), crypto.mask_id_number(number),
-                crypto.encrypt(phone), crypto.blind_index("phone", phone), crypto.mask_phone(phone),
+                str(branch.pk),
+                name,
+                "male" if male else "female",
+                born.isoformat(),
+                "full",
+                "汉族",
+                crypto.encrypt(number),
+                crypto.blind_index("id_number", number),
+                crypto.mask_id_number(number),
+                crypto.encrypt(phone),
+                crypto.blind_index("phone", phone),
+                crypto.mask_phone(phone),
             ]
             buf.write("\t".join(row) + "\n")
             count += 1
     buf.seek(0)
-    columns = ("branch_id, name, gender, birth_date, status, ethnicity, id_number, id_number_hash, id_number_masked, "
-               "phone, phone_hash, phone_masked")
+    columns = (
+        "branch_id, name, gender, birth_date, status, ethnicity, id_number, id_number_hash, id_number_masked, "
+        "phone, phone_hash, phone_masked"
+    )
     with connection.cursor() as cursor:
         with cursor.copy(
             f"COPY members_member ({columns}, created_at, updated_at, education, occupation, work_unit, post, "
@@ -175,22 +209,32 @@ def run(args) -> None:
     town_staff = User.objects.create_user("bench-town", password="x")
     RoleGrant.objects.create(user=town_staff, org=towns[0], role=Role.ORG_STAFF)
 
-    suffix = Member.objects.filter(branch__path__startswith=towns[0].path).values_list(
-        "id_number_masked", flat=True).first()[-4:]
+    suffix = (
+        Member.objects.filter(branch__path__startswith=towns[0].path)
+        .values_list("id_number_masked", flat=True)
+        .first()[-4:]
+    )
     rare = "韦"
-    queries = [("name prefix 王 (common)", "王"), (f"name prefix {rare} (rare)", rare), ("name prefix 王建", "王建"),
-               (f"ID suffix {suffix}", suffix)]
+    queries = [
+        ("name prefix 王 (common)", "王"),
+        (f"name prefix {rare} (rare)", rare),
+        ("name prefix 王建", "王建"),
+        (f"ID suffix {suffix}", suffix),
+    ]
     print(f"\nmember search, median of 7 warm runs (ms); total members {Member.objects.count()}")
     print(f"{'query':<28}{'scope':<8}{'page 1 (20)':>12}{'capped count':>14}{'  count'}")
     for label, user in (("county", staff), ("town", town_staff)):
         for qlabel, q in queries:
+
             def qs(q=q, user=user):
                 return member_search(user=user, q=q)
 
             page_ms = timed(lambda qs=qs: list(qs()[:20]))
             count_ms = timed(lambda qs=qs: capped_count(qs()))
             n, capped = capped_count(qs())
-            print(f"{qlabel:<28}{label:<8}{page_ms:>12.2f}{count_ms:>14.2f}  {n}{'+' if capped else ''}")
+            print(
+                f"{qlabel:<28}{label:<8}{page_ms:>12.2f}{count_ms:>14.2f}  {n}{'+' if capped else ''}"
+            )
         page_ms = timed(lambda user=user: list(member_search(user=user)[:20]))
         count_ms = timed(lambda user=user: capped_count(member_search(user=user)))
         print(f"{'(no filter) list page':<28}{label:<8}{page_ms:>12.2f}{count_ms:>14.2f}")
@@ -202,13 +246,17 @@ def run(args) -> None:
     t = time.perf_counter()
     result = roster.roster_import(actor=importer, file=io.BytesIO(data))
     elapsed = time.perf_counter() - t
-    print(f"\nimport of a {args.import_rows}-row roster: {elapsed:.2f}s, created {result.created}, "
-          f"errors {len(result.errors)}")
+    print(
+        f"\nimport of a {args.import_rows}-row roster: {elapsed:.2f}s, created {result.created}, "
+        f"errors {len(result.errors)}"
+    )
     bad = roster_workbook(rng, branches[:180], args.import_rows, bad_every=1000)
     t = time.perf_counter()
     result = roster.roster_import(actor=importer, file=io.BytesIO(bad))
-    print(f"import of a {args.import_rows}-row roster with {len(result.errors)} bad rows: "
-          f"{time.perf_counter() - t:.2f}s, created {result.created} (nothing imported)")
+    print(
+        f"import of a {args.import_rows}-row roster with {len(result.errors)} bad rows: "
+        f"{time.perf_counter() - t:.2f}s, created {result.created} (nothing imported)"
+    )
 
 
 def roster_workbook(rng, branches, rows: int, bad_every: int = 0) -> bytes:
@@ -221,25 +269,55 @@ def roster_workbook(rng, branches, rows: int, bad_every: int = 0) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("花名册")
-    ws.append(["序号", "姓名", "性别", "公民身份号码", "民族", "出生日期", "学历", "人员类别", "入党日期", "转正日期",
-               "工作单位及职务", "联系电话", "所在党支部"])
+    ws.append(
+        [
+            "序号",
+            "姓名",
+            "性别",
+            "公民身份号码",
+            "民族",
+            "出生日期",
+            "学历",
+            "人员类别",
+            "入党日期",
+            "转正日期",
+            "工作单位及职务",
+            "联系电话",
+            "所在党支部",
+        ]
+    )
     today = dt.date.today()
     seen: set[str] = set()
     for i in range(rows):
         male = rng.random() < 0.7
         while True:
             born = today - dt.timedelta(days=rng.randint(25 * 365, 80 * 365))
-            number = make_id_number("9" + rng.choice(AREAS)[1:], born, rng.randint(0, 99), male=male)
+            number = make_id_number(
+                "9" + rng.choice(AREAS)[1:], born, rng.randint(0, 99), male=male
+            )
             if number not in seen:
                 seen.add(number)
                 break
         joined = born + dt.timedelta(days=rng.randint(19 * 365, 24 * 365))
         if bad_every and i % bad_every == 7:
             number = number[:-1] + ("0" if number[-1] != "0" else "1")
-        ws.append([i + 1, _name(rng, male), "男" if male else "女", number, "汉族", f"{born.year}年{born.month}月{born.day}日",
-                   rng.choice(["本科", "大专", "高中"]), rng.choice(["农牧渔民", "工人", "专业技术人员"]),
-                   joined.strftime("%Y.%m.%d"), (joined + dt.timedelta(days=366)).strftime("%Y/%m/%d"),
-                   "村民委员会 委员", f"13{rng.randint(100000000, 999999999)}", rng.choice(branches).name])
+        ws.append(
+            [
+                i + 1,
+                _name(rng, male),
+                "男" if male else "女",
+                number,
+                "汉族",
+                f"{born.year}年{born.month}月{born.day}日",
+                rng.choice(["本科", "大专", "高中"]),
+                rng.choice(["农牧渔民", "工人", "专业技术人员"]),
+                joined.strftime("%Y.%m.%d"),
+                (joined + dt.timedelta(days=366)).strftime("%Y/%m/%d"),
+                "村民委员会 委员",
+                f"13{rng.randint(100000000, 999999999)}",
+                rng.choice(branches).name,
+            ]
+        )
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

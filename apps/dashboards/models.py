@@ -66,3 +66,32 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OrgDuesStat(models.Model):
+    """Party dues per org subtree and month, rolled up the tree from the members app's
+    per-branch rollup (`members.DuesBranchMonth`) by the same path slicing as OrgMemberStat."""
+
+    month = models.DateField("月份")
+    org = models.ForeignKey(
+        "organizations.Org",
+        verbose_name="党组织",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    members = models.PositiveIntegerField("应交人数", default=0)
+    expected = models.DecimalField("应交（元）", max_digits=14, decimal_places=2, default=0)
+    paid = models.DecimalField("已交（元）", max_digits=14, decimal_places=2, default=0)
+    in_arrears = models.PositiveIntegerField("未交清人数", default=0)
+
+    class Meta:
+        verbose_name = "党费收缴汇总"
+        verbose_name_plural = "党费收缴汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["org", "month"], name="org_dues_stat_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} {self.month:%Y-%m}"

@@ -180,7 +180,61 @@ def member_sections(ctx: Context) -> list[Section]:
     return sections
 
 
-PROVIDERS: list[Callable[[Context], list[Section]]] = [member_sections]
+def dues_sections(ctx: Context) -> list[Section]:
+    kids = selectors.children_of(ctx.org)
+    figures = selectors.dues_for(orgs=[ctx.org, *kids], period=ctx.period)
+    if not figures:
+        return []
+
+    def row(org, label):
+        d = figures.get(org.pk, {})
+        return [
+            label,
+            d.get("members", 0),
+            d.get("expected", 0),
+            d.get("paid", 0),
+            d.get("rate"),
+            d.get("in_arrears", 0),
+        ]
+
+    rows = [row(ctx.org, f"{ctx.org.name}（合计）")] + [row(k, k.name) for k in kids]
+    return [
+        Section(
+            code="dues",
+            title="党费收缴",
+            columns=["党组织", "应交人数", "应交（元）", "已交（元）", "收缴率(%)", "未交清人数"],
+            rows=rows,
+            chart="hbar" if kids else "",
+            value_cols=[4],
+            links=[None] + [ctx.link(k) for k in kids],
+            note=f"{ctx.period.label}合计；未交清人数为季度最后一个月的人数",
+            group="dues",
+        )
+    ]
+
+
+def term_sections(ctx: Context) -> list[Section]:
+    rows, total = selectors.terms_due(org=ctx.org, today=ctx.today)
+    if not total:
+        return []
+    return [
+        Section(
+            code="terms",
+            title="换届提醒（6个月内到期及逾期）",
+            columns=["党组织", "届次", "任期届满（含延期）", "状态"],
+            rows=[list(r) for r in rows],
+            chart="",
+            note=f"共{total}个" + ("，列出最早到期的30个" if total > len(rows) else ""),
+            group="terms",
+        )
+    ]
+
+
+PROVIDERS: list[Callable[[Context], list[Section]]] = [
+    member_sections,
+    dues_sections,
+    term_sections,
+]
 
 
 def sections_for(ctx: Context) -> list[Section]:

@@ -276,3 +276,57 @@ def ancestors_visible(org: Org, user) -> list[Org]:
     if not paths:
         return []
     return [a for a in Org.objects.filter(path__in=paths).order_by("path") if can_see(user, a)]
+
+
+# --- dues and terms -------------------------------------------------------------------------
+
+
+def dues_for(*, orgs: list[Org], period: Period) -> dict[int, dict]:
+    """Per org: the quarter's dues (sums over its months; 未交清人数 of the last month present)."""
+    from decimal import Decimal
+
+    from apps.dashboards.models import OrgDuesStat
+
+    months = [m.start for m in period.months()]
+    out: dict[int, dict] = {}
+    rows = OrgDuesStat.objects.filter(org__in=[o.pk for o in orgs], month__in=months).order_by(
+        "month"
+    )
+    for r in rows:
+        d = out.setdefault(
+            r.org_id,
+            {"expected": Decimal("0"), "paid": Decimal("0"), "members": 0, "in_arrears": 0},
+        )
+        d["expected"] += r.expected
+        d["paid"] += r.paid
+        d["members"] = r.members
+        d["in_arrears"] = r.in_arrears
+    for d in out.values():
+        d["rate"] = round(float(100 * d["paid"] / d["expected"]), 1) if d["expected"] else None
+    return out
+
+
+def terms_due(*, org: Org, today: dt.date, limit: int = 30) -> tuple[list[tuple], int]:
+    """Open terms in the subtree ending (or overdue) within 6 months: rows for the table and the
+    total count. Statuses come from the organizations app's rule (term_status)."""
+    from django.db.models import F
+    from django.db.models.functions import Coalesce
+
+    from apps.core.periods import add_months
+    from apps.organizations.models import Term, TermState
+    from apps.organizations.rules import term_status
+
+    qs = (
+        Term.objects.filter(org__path__startswith=org.path, org__abolished_on__isnull=True)
+        .exclude(state__in=[TermState.CLOSED, TermState.RESULT_APPROVED])
+        .annotate(deadline=Coalesce(F("extension_until"), F("ends_on")))
+        .filter(deadline__lte=add_months(today, 6))
+        .select_related("org")
+        .order_by("deadline", "org__path")
+    )
+    total = qs.count()
+    rows = []
+    for term in qs[:limit]:
+        status = term_status(term, today)
+        rows.append((term.org.name, f"第{term.number}届", term.deadline, status.label))
+    return rows, total

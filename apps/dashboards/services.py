@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.core.periods import Period, PeriodKind, local_today
 from apps.dashboards.buckets import STATUS_BUCKETS, dimensions, sql_params
-from apps.dashboards.models import OrgMemberStat, RollupState
+from apps.dashboards.models import OrgDuesStat, OrgMemberStat, RollupState
 from apps.members.models import MEMBER_STATUSES, Member
 from apps.organizations.models import Org
 
@@ -126,3 +126,43 @@ def member_stats_check(*, orgs: list[Org], as_of: dt.date | None = None) -> list
 def _latest_as_of() -> dt.date | None:
     state = RollupState.objects.filter(name=MEMBER_ROLLUP).first()
     return state.as_of if state else None
+
+
+DUES_ROLLUP = "dues_stats"
+
+
+@transaction.atomic
+def dues_stats_refresh(*, today: dt.date | None = None) -> int:
+    """Roll the per-branch dues rollup up the tree for the months of the current and the
+    previous quarter (late payments change them); older months keep their last figures."""
+    from apps.members.models import DuesBranchMonth
+
+    today = today or local_today()
+    started = time.monotonic()
+    first = Period.containing(PeriodKind.QUARTER, today).previous().start
+    org = Org._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('dashboards.dues_stats'))")
+        OrgDuesStat.objects.filter(month__gte=first).delete()
+        cursor.execute(
+            f"""INSERT INTO {OrgDuesStat._meta.db_table} (month, org_id, members, expected, paid, in_arrears)
+            SELECT d.month, a.id, sum(d.members), sum(d.expected), sum(d.paid), sum(d.in_arrears)
+            FROM {DuesBranchMonth._meta.db_table} d
+            JOIN {org} o ON o.id = d.branch_id
+            CROSS JOIN LATERAL generate_series(1, o.depth) AS g(i)
+            JOIN {org} a ON a.path = substr(o.path, 1, {Org.steplen} * g.i)
+            WHERE d.month >= %s
+            GROUP BY d.month, a.id""",
+            [first],
+        )
+        rows = cursor.rowcount
+    RollupState.objects.update_or_create(
+        name=DUES_ROLLUP,
+        defaults={
+            "as_of": today,
+            "refreshed_at": timezone.now(),
+            "rows": rows,
+            "duration_ms": int((time.monotonic() - started) * 1000),
+        },
+    )
+    return rows

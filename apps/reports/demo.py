@@ -28,7 +28,15 @@ def seed(ctx) -> None:
         root=county, year=last.year, quarter=last.index, trigger=BatchTrigger.SCHEDULED
     )
     batch.total = services.batch_fill(batch=batch)
-    now_orgs = [county, *ctx.data.get("towns", [])[: max(1, int(20 * ctx.scale))]]
+    # Built now: the county, the orgs where demo users hold a role, and a few towns.
+    from apps.accounts.models import RoleGrant
+    from apps.organizations.models import Org
+
+    granted = Org.objects.filter(
+        pk__in=RoleGrant.objects.filter(org__path__startswith=county.path).values("org_id"),
+        org_type__in=services.REPORT_ORG_TYPES,
+    )
+    now_orgs = list(dict.fromkeys([county, *granted, *ctx.data.get("towns", [])[:4]]))
     for org in now_orgs:
         report = services.report_build(org=org, period=last, batch=batch)
         ReportJob.objects.filter(batch=batch, org=org).update(
