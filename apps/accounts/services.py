@@ -34,12 +34,21 @@ def sign_in_audit(*, user, request) -> None:
 
 
 def sign_in_failed_audit(*, username: str, request) -> None:
+    """A failed sign-in, in its own transaction. When the name is a known account (username or
+    phone) the entry points at it, so that the account's administrators see it."""
+    username = (username or "").strip()
+    known = User.objects.filter(username=username).only("pk").first()
+    if known is None and username.isdigit():
+        known = (
+            User.objects.filter(phone_hash=crypto.blind_index("phone", username)).only("pk").first()
+        )
     with transaction.atomic():
         audit_log(
             actor=None,
             action=AuditAction.LOGIN_FAILED,
             verb="sign_in",
             object_type="accounts.user",
+            object_id=str(known.pk) if known else "",
             object_repr=username[:150],
             ip=client_ip(request),
         )

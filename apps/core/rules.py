@@ -7,6 +7,7 @@ Django admin; code reads them with `rule_value("meetings.late_entry_days")`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,17 +29,28 @@ class RuleDef:
     min_value: Any = None
     max_value: Any = None
 
+    def display(self, value: Any) -> str:
+        """The value as the 规则参数 page shows and accepts it (JSON for dict/list)."""
+        if self.kind in (dict, list):
+            return json.dumps(value, ensure_ascii=False)
+        return str(value)
+
     def coerce(self, value: Any) -> Any:
         try:
             if self.kind is bool:
                 if isinstance(value, str):
                     value = value.strip().lower() in {"1", "true", "yes", "on", "是"}
                 return bool(value)
-            if self.kind is Decimal:
+            if self.kind in (dict, list):
+                if isinstance(value, str):
+                    value = json.loads(value)
+                if not isinstance(value, self.kind):
+                    raise TypeError(value)
+            elif self.kind is Decimal:
                 value = Decimal(str(value))
             elif self.kind in (int, str):
                 value = self.kind(value)
-        except (TypeError, ValueError, ArithmeticError) as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:  # json errors are ValueErrors
             raise ValidationError(f"“{self.label}”的取值无效：{value}") from exc
         if self.min_value is not None and value < self.min_value:
             raise ValidationError(f"“{self.label}”不能小于 {self.min_value}")
@@ -88,10 +100,17 @@ def rule_set(*, key: str, value: Any, actor=None) -> Any:
     stored = str(coerced) if isinstance(coerced, Decimal) else coerced
     with transaction.atomic():
         old = rule_value(key)
-        RuleSetting.objects.update_or_create(key=key, defaults={"value": stored, "updated_by": actor})
+        RuleSetting.objects.update_or_create(
+            key=key, defaults={"value": stored, "updated_by": actor}
+        )
         audit_log(
-            actor=actor, action=AuditAction.UPDATE, verb="rule_set", object_type="core.rulesetting",
-            object_id=key, object_repr=rule.label, changes={key: [str(old), str(coerced)]},
+            actor=actor,
+            action=AuditAction.UPDATE,
+            verb="rule_set",
+            object_type="core.rulesetting",
+            object_id=key,
+            object_repr=rule.label,
+            changes={key: [str(old), str(coerced)]},
         )
         transaction.on_commit(lambda: cache.delete(_CACHE_KEY))
     cache.delete(_CACHE_KEY)

@@ -36,11 +36,37 @@ def rule_list(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"已更新：{registry()[key].label}")
                 return redirect("core:rules")
-    rows = [
-        {"rule": rule, "value": rule_value(key), "error": errors.get(key)}
-        for key, rule in registry().items()
+    groups: dict[str, list] = {}
+    for key, rule in registry().items():
+        posted = request.POST.get("value") if errors.get(key) else None
+        groups.setdefault(key.split(".")[0], []).append(
+            {
+                "rule": rule,
+                "value": posted if posted is not None else rule.display(rule_value(key)),
+                "default": rule.display(rule.default),
+                "multiline": rule.kind in (dict, list),
+                "error": errors.get(key),
+                "changed": rule_value(key) != rule.default,
+            }
+        )
+    sections = [
+        {"app": app, "label": APP_LABELS.get(app, app), "rows": rows}
+        for app, rows in groups.items()
     ]
-    return render(request, "core/rules.html", {"rows": rows}, status=400 if errors else 200)
+    return render(request, "core/rules.html", {"sections": sections}, status=400 if errors else 200)
+
+
+APP_LABELS = {
+    "organizations": "党组织",
+    "members": "党员",
+    "meetings": "三会一课",
+    "assessments": "考核评议",
+    "notifications": "提醒通知",
+    "reports": "季度报告",
+    "dashboards": "数据看板",
+    "accounts": "账号",
+    "core": "通用",
+}
 
 
 @login_required

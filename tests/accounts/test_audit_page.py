@@ -93,3 +93,10 @@ def test_audit_page_paginates(client_for, tree, users):
         audit_log(actor=users.admin, action=AuditAction.UPDATE, obj=tree.county, verb=f"v{i}")
     body = client_for(users.admin).get("/accounts/audit/?action=update&page=2").content.decode()
     assert "第 2 / 2 页" in body and "action=update&page=1" in body
+
+
+def test_failed_sign_in_of_a_user_in_the_subtree_is_visible(client, api_for, users, town_admin):
+    client.post("/accounts/login/", {"username": "secretary", "password": "wrong"})
+    client.post("/accounts/login/", {"username": "outsider", "password": "wrong"})
+    failed = api_for(town_admin).get("/api/v1/audit/", {"action": "login_failed"}).json()["results"]
+    assert [e["object_repr"] for e in failed] == ["secretary"]

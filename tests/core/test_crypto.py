@@ -37,7 +37,9 @@ def test_masks():
 
 
 def test_blind_index_is_keyed_and_normalised():
-    assert crypto.blind_index("id", "11010119900307123x") == crypto.blind_index("id", "11010119900307123X ")
+    assert crypto.blind_index("id", "11010119900307123x") == crypto.blind_index(
+        "id", "11010119900307123X "
+    )
     with override_settings(BLIND_INDEX_KEY="other"):
         other = crypto.blind_index("id", "11010119900307123X")
     assert other != crypto.blind_index("id", "11010119900307123X")

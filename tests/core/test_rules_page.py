@@ -39,3 +39,18 @@ def test_good_value_is_saved_and_audited(client_for, users):
     assert response.status_code == 302
     assert rule_value(rule.key) == new
     assert AuditEntry.objects.filter(verb="rule_set", object_id=rule.key).exists()
+
+
+def test_dict_rules_are_edited_as_json(client_for, users):
+    rule = next((r for r in registry().values() if r.kind is dict), None)
+    if rule is None:
+        pytest.skip("no dict rule registered")
+    client = client_for(users.admin)
+    bad = client.post("/settings/rules/", {"key": rule.key, "value": "{not json"})
+    assert bad.status_code == 400 and "取值无效" in bad.content.decode()
+    assert client.post("/settings/rules/", {"key": rule.key, "value": "[1, 2]"}).status_code == 400
+    import json
+
+    good = client.post("/settings/rules/", {"key": rule.key, "value": json.dumps(rule.default)})
+    assert good.status_code == 302
+    assert rule_value(rule.key) == rule.default
