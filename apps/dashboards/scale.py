@@ -113,7 +113,7 @@ def _sql_literal_default(field: models.Field):
             f"(ARRAY[{', '.join(['%s'] * len(codes))}])[1 + floor(random() * {len(codes)})::int]",
             codes,
         )
-    if isinstance(field, (models.CharField, models.TextField)):
+    if isinstance(field, (models.CharField, models.TextField, models.FileField)):
         return "''", []
     if isinstance(field, models.BooleanField):
         return "false", []

@@ -230,10 +230,41 @@ def term_sections(ctx: Context) -> list[Section]:
     ]
 
 
+def assessment_sections(ctx: Context) -> list[Section]:
+    out = []
+    year, stars, avg = selectors.star_distribution(org=ctx.org)
+    if year is not None:
+        out.append(
+            Section(
+                code="stars",
+                title=f"{year}年度评星定级",
+                columns=["星级", "党组织数"],
+                rows=[[f"{s}星", n] for s, n in stars],
+                chart="bar",
+                note=f"已公布结果；平均得分 {avg}" if avg is not None else "已公布结果",
+                group="assessments",
+            )
+        )
+    weak = selectors.weak_orgs(org=ctx.org)
+    if weak:
+        out.append(
+            Section(
+                code="weak",
+                title="软弱涣散基层党组织",
+                columns=["党组织", "年度", "状态", "认定情形"],
+                rows=[list(w) for w in weak],
+                chart="",
+                group="assessments",
+            )
+        )
+    return out
+
+
 PROVIDERS: list[Callable[[Context], list[Section]]] = [
     member_sections,
     dues_sections,
     term_sections,
+    assessment_sections,
 ]
 
 

@@ -330,3 +330,42 @@ def terms_due(*, org: Org, today: dt.date, limit: int = 30) -> tuple[list[tuple]
         status = term_status(term, today)
         rows.append((term.org.name, f"第{term.number}届", term.deadline, status.label))
     return rows, total
+
+
+# --- assessments ------------------------------------------------------------------------------
+
+
+def star_distribution(*, org: Org) -> tuple[int | None, list[tuple[int, int]], float | None]:
+    """(year, [(stars, orgs)], average score) of the latest *published* star ratings in the
+    subtree (published results are visible to the whole subtree, so no per-user filtering)."""
+    from django.db.models import Avg, Count
+
+    from apps.assessments.models import StarRating
+    from apps.assessments.selectors import PUBLIC_PHASES
+
+    qs = StarRating.objects.filter(org__path__startswith=org.path, cycle__phase__in=PUBLIC_PHASES)
+    year = qs.order_by("-cycle__year").values_list("cycle__year", flat=True).first()
+    if year is None:
+        return None, [], None
+    qs = qs.filter(cycle__year=year)
+    counts = dict(qs.values_list("stars").annotate(n=Count("pk")).values_list("stars", "n"))
+    avg = qs.aggregate(a=Avg("score"))["a"]
+    return (
+        year,
+        [(s, counts.get(s, 0)) for s in range(5, 0, -1)],
+        round(float(avg), 1) if avg is not None else None,
+    )
+
+
+def weak_orgs(*, org: Org, limit: int = 50) -> list[tuple]:
+    from apps.assessments.models import WeakOrg
+
+    qs = (
+        WeakOrg.objects.filter(org__path__startswith=org.path)
+        .select_related("org")
+        .order_by("state", "-year", "org__path")
+    )
+    return [
+        (w.org.name, w.year, w.get_state_display(), "；".join(map(str, w.reasons))[:80])
+        for w in qs[:limit]
+    ]

@@ -69,3 +69,37 @@ def test_terms_due_within_six_months_boundary(tree):
     assert [r[0] for r in rows] == [tree.branch_c.name, tree.branch_a.name]
     assert rows[0][3] == "逾期未换届" and rows[1][3] == "即将到期"
     assert "terms" not in _sections(tree.town_a, today=dt.date(2026, 10, 9))
+
+
+def test_star_distribution_counts_only_published_results_and_weak_orgs_listed(tree):
+    from apps.assessments.models import Cycle, StarRating, Template, TemplateKind, WeakOrg
+
+    templates = {
+        "branch_template": Template.objects.get(is_default=True, kind=TemplateKind.BRANCH),
+        "secretary_template": Template.objects.get(is_default=True, kind=TemplateKind.SECRETARY),
+    }
+    published = Cycle.objects.create(
+        org=tree.county, name="2025年度考核", year=2025, phase="published", **templates
+    )
+    draft = Cycle.objects.create(
+        org=tree.county, name="2026年度考核", year=2026, phase="review", **templates
+    )
+    for org, stars, score in (
+        (tree.branch_a, 5, 95),
+        (tree.branch_b, 4, 85),
+        (tree.branch_c, 4, 82),
+    ):
+        StarRating.objects.create(
+            cycle=published, org=org, score=score, stars=stars, by_score=stars
+        )
+        StarRating.objects.create(
+            cycle=draft, org=org, score=50, stars=1, by_score=1
+        )  # not public yet
+    WeakOrg.objects.create(org=tree.branch_b, year=2025, reasons=["不按期开展三会一课"])
+    county = _sections(tree.county)
+    assert county["stars"].title == "2025年度评星定级"
+    assert county["stars"].rows == [["5星", 1], ["4星", 2], ["3星", 0], ["2星", 0], ["1星", 0]]
+    assert "87.3" in county["stars"].note
+    assert _sections(tree.town_b)["stars"].rows[1] == ["4星", 1]
+    assert [r[0] for r in county["weak"].rows] == [tree.branch_b.name]
+    assert "weak" not in _sections(tree.town_b)
