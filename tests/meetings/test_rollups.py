@@ -78,7 +78,7 @@ class RollupPropertyTest(HypothesisTestCase):
         self.secretary = make_user(Role.SECRETARY, county)
         self.staff = make_user(Role.ORG_STAFF, county)
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.lists(action, min_size=1, max_size=12))
     def test_rollups_equal_recomputation(self, actions):
         with time_machine.travel(at(2025, 2, 1), tick=False):
