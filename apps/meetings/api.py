@@ -17,7 +17,10 @@ from apps.core.periods import Period, PeriodKind
 from apps.meetings import selectors, services
 from apps.meetings.models import (
     LOCKED_STATES,
+    AppraisalGrade,
     AttachmentKind,
+    AttendanceStatus,
+    VoteKind,
     Meeting,
     MeetingAttachment,
     MeetingKind,
@@ -184,14 +187,14 @@ class PlanIn(serializers.Serializer):
 
 class AttendanceIn(serializers.Serializer):
     member_id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["unknown", "present", "online", "leave", "absent"])
+    status = serializers.ChoiceField(choices=AttendanceStatus.choices)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     excluded_from_expected = serializers.BooleanField(required=False)
     exclusion_basis = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
 class VoteIn(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["resolution", "election"], default="resolution")
+    kind = serializers.ChoiceField(choices=VoteKind.choices, default=VoteKind.RESOLUTION)
     title = serializers.CharField(max_length=200)
     yes = serializers.IntegerField(min_value=0)
     no = serializers.IntegerField(min_value=0, default=0)

@@ -331,8 +331,10 @@ def evaluate_branch(
 ) -> list[RequirementResult]:
     """Evaluate every applicable requirement for one branch in `window`.
     `stats` maps (org_id, period_key, kind) -> (meeting_count, month_mask)."""
+    from apps.core.rules import rule_value
     from apps.meetings import rules
 
+    partial = bool(rule_value("meetings.exempt_partial_periods"))
     results = []
     for req in requirements:
         if not _applies(req, branch):
@@ -341,7 +343,7 @@ def evaluate_branch(
         statuses, details, done, count_total = [], [], 0, 0
         subs = rules.sub_periods(req.period, window)
         for sub in subs:
-            exempt = _exempt(branch, req.kind, sub, exemptions)
+            exempt = _exempt(branch, req.kind, sub, exemptions, partial)
             sub_statuses = []
             sub_count = 0
             for org_id in orgs:
@@ -387,7 +389,7 @@ def evaluate_branch(
     return results
 
 
-def _exempt(branch: BranchInfo, kind: str, sub: Period, exemptions) -> bool:
+def _exempt(branch: BranchInfo, kind: str, sub: Period, exemptions, partial: bool) -> bool:
     from apps.meetings import rules
 
     if branch.founded_on and branch.founded_on > sub.end:
@@ -395,7 +397,7 @@ def _exempt(branch: BranchInfo, kind: str, sub: Period, exemptions) -> bool:
     if branch.abolished_on and branch.abolished_on < sub.start:
         return True
     if rules.partial_period_exempt(
-        founded_on=branch.founded_on, abolished_on=branch.abolished_on, period=sub
+        founded_on=branch.founded_on, abolished_on=branch.abolished_on, period=sub, enabled=partial
     ):
         return True
     keys = {sub.key, Period.containing(PeriodKind.YEAR, sub.start).key}

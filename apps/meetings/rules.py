@@ -214,9 +214,15 @@ def is_ok(status: str) -> bool:
 
 
 def partial_period_exempt(
-    *, founded_on: dt.date | None, abolished_on: dt.date | None, period: Period
+    *,
+    founded_on: dt.date | None,
+    abolished_on: dt.date | None,
+    period: Period,
+    enabled: bool | None = None,
 ) -> bool:
-    if not rule_value("meetings.exempt_partial_periods"):
+    if enabled is None:
+        enabled = bool(rule_value("meetings.exempt_partial_periods"))
+    if not enabled:
         return False
     if founded_on and period.start < founded_on <= period.end:
         return True

@@ -1,7 +1,10 @@
 """Near-duplicate minutes (纸上党建) without scanning every meeting.
 
 Chinese has no spaces, so minutes are compared as sets of character 3-grams (shingles) after
-dropping whitespace and punctuation. Each text gets a MinHash signature of NUM_HASHES values;
+dropping whitespace and punctuation. Each text gets a MinHash signature of NUM_HASHES values
+computed by one-permutation hashing (each shingle hashed once into one of NUM_HASHES bins, the
+minimum kept per bin, empty bins filled from the next non-empty one: O(shingles), not
+O(shingles x hashes));
 the signature is cut into BANDS bands of ROWS values and each band hashed to one bigint that
 encodes the band number. Two texts share a band hash with probability 1-(1-s^ROWS)^BANDS for
 Jaccard similarity s (s=0.8: 99.96%; s=0.5: 47%; s=0.3: 5%). Candidates come from a GIN index
@@ -12,7 +15,6 @@ on the band array (`minutes_bands && ARRAY[...]`); the estimate from the full si
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 import struct
 
@@ -20,10 +22,7 @@ BANDS = 20
 ROWS = 5
 NUM_HASHES = BANDS * ROWS
 MIN_CHARS = 40  # shorter minutes are not compared (too little text to mean anything)
-_PRIME = (1 << 61) - 1
 _MAX = (1 << 32) - 1
-_rng = random.Random(20240701)
-_PARAMS = [(_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(NUM_HASHES)]
 _STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -43,11 +42,29 @@ def shingles(text: str, k: int = 3) -> set[int]:
 
 
 def signature(text: str) -> list[int]:
-    """MinHash signature ([] when the text is too short to compare)."""
-    if len(normalise(text)) < MIN_CHARS:
+    """MinHash signature by one-permutation hashing ([] when the text is too short)."""
+    clean = normalise(text)
+    if len(clean) < MIN_CHARS:
         return []
-    values = shingles(text)
-    return [min(((a * x + b) % _PRIME) & _MAX for x in values) for a, b in _PARAMS]
+    bins: list[int | None] = [None] * NUM_HASHES
+    for i in range(len(clean) - 2):
+        h = int.from_bytes(
+            hashlib.blake2b(clean[i : i + 3].encode(), digest_size=8).digest(), "little"
+        )
+        b, v = h % NUM_HASHES, h // NUM_HASHES
+        if bins[b] is None or v < bins[b]:
+            bins[b] = v
+    # densify: an empty bin borrows the next non-empty bin's value, offset by the distance
+    out = []
+    for i in range(NUM_HASHES):
+        for d in range(NUM_HASHES):
+            v = bins[(i + d) % NUM_HASHES]
+            if v is not None:
+                out.append(
+                    ((v + d * 0x9E3779B97F4A7C15) & ((1 << 63) - 1)) if d else v & ((1 << 63) - 1)
+                )
+                break
+    return out
 
 
 def bands(sig: list[int]) -> list[int]:
