@@ -20,12 +20,12 @@ from apps.meetings.models import (
     AppraisalGrade,
     AttachmentKind,
     AttendanceStatus,
-    VoteKind,
     Meeting,
     MeetingAttachment,
     MeetingKind,
     MeetingRequirement,
     MeetingState,
+    VoteKind,
 )
 from apps.organizations.models import Org
 
@@ -241,7 +241,7 @@ class CommentIn(serializers.Serializer):
 class GradeIn(serializers.Serializer):
     member_id = serializers.IntegerField()
     grade = serializers.ChoiceField(
-        choices=["", "excellent", "qualified", "basically_qualified", "unqualified"],
+        choices=AppraisalGrade.choices,
         allow_blank=True,
     )
     comment = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
@@ -273,7 +273,7 @@ class ExemptionIn(serializers.Serializer):
     branch = serializers.IntegerField()
     period_key = serializers.CharField(max_length=10)
     kind = serializers.ChoiceField(
-        choices=[("", "全部"), *MeetingKind.choices], required=False, allow_blank=True, default=""
+        choices=MeetingKind.choices, required=False, allow_blank=True, default=""
     )
     reason = serializers.CharField(max_length=300)
 

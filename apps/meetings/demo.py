@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.core.periods import SHANGHAI, Period, PeriodKind, add_months
-from apps.meetings import rollups, services, similarity
+from apps.meetings import rollups, similarity
 from apps.meetings.models import (
     Appraisal,
     Attendance,
