@@ -189,6 +189,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "MeetingKindEnum": "apps.meetings.models.MeetingKind",
+        "MeetingStateEnum": "apps.meetings.models.MeetingState",
         "MeetingAttachmentKindEnum": "apps.meetings.models.AttachmentKind",
         "MeetingVoteKindEnum": "apps.meetings.models.VoteKind",
         "MeetingAttendanceStatusEnum": "apps.meetings.models.AttendanceStatus",
