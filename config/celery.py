@@ -30,6 +30,7 @@ def beat(name: str, task: str, schedule, **options) -> None:
 # --- members ---
 beat("members-daily-sweep", "apps.members.tasks.members_daily_sweep", crontab(hour=2, minute=10))
 # --- meetings ---
+beat("meetings-org-stats-refresh", "meetings.org_stats_refresh_due", crontab(minute="*/5"))
 # --- notifications ---
 # The reminder outbox (apps/notifications): queue due deliveries, recover stuck ones, evaluate
 # the reminder rules. All three are idempotent; see docs/architecture.md "Reminder outbox".

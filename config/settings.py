@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -186,6 +187,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MeetingKindEnum": "apps.meetings.models.MeetingKind",
+        "MeetingStateEnum": "apps.meetings.models.MeetingState",
+        "MeetingAttachmentKindEnum": "apps.meetings.models.AttachmentKind",
+        "MeetingVoteKindEnum": "apps.meetings.models.VoteKind",
+        "MeetingAttendanceStatusEnum": "apps.meetings.models.AttendanceStatus",
+        "MeetingAppraisalGradeEnum": "apps.meetings.models.AppraisalGrade",
+    },
 }
 
 # Celery: Redis broker, late acks, one task at a time per process, time limits below the

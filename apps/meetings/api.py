@@ -1,1 +1,795 @@
-urlpatterns: list = []
+"""REST endpoints for meetings and compliance. Same services as the pages; scope through
+apps.accounts.scope (outside the subtree: 404; visible without the capability: 403)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.scope import can, get_org_or_404, require, scoped
+from apps.core.periods import Period, PeriodKind
+from apps.meetings import selectors, services
+from apps.meetings.models import (
+    LOCKED_STATES,
+    AppraisalGrade,
+    AttachmentKind,
+    AttendanceStatus,
+    Meeting,
+    MeetingAttachment,
+    MeetingKind,
+    MeetingRequirement,
+    MeetingState,
+    VoteKind,
+)
+from apps.organizations.models import Org
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def org_for(user, pk, capability: str = "view") -> Org:
+    """An org the user may see with the `view` capability (404 otherwise), then checked for
+    `capability` (403)."""
+    org = get_org_or_404(user, pk, "view")
+    if not can(user, "view", org):
+        raise Http404("未找到。")
+    require(user, capability, org)
+    return org
+
+
+def period_param(request, default_kind: str = PeriodKind.QUARTER) -> Period:
+    text = request.query_params.get("period") or ""
+    if not text:
+        return Period.current(default_kind)
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise ValidationError({"period": [str(exc)]}) from None
+
+
+PERIOD_PARAM = OpenApiParameter(
+    "period", str, description="期间：2026、2026-Q1 或 2026-03；默认本季度"
+)
+
+
+# --- serializers ----------------------------------------------------------------------------
+
+
+class AttendanceOut(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    name = serializers.CharField(source="member.name")
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    has_vote = serializers.BooleanField()
+    excluded_from_expected = serializers.BooleanField()
+    exclusion_basis = serializers.CharField()
+
+
+class VoteOut(serializers.Serializer):
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    yes = serializers.IntegerField()
+    no = serializers.IntegerField()
+    abstain = serializers.IntegerField()
+    expected_voting = serializers.IntegerField()
+    present_voting = serializers.IntegerField()
+    quorum_met = serializers.BooleanField()
+    passed = serializers.BooleanField()
+
+
+class FlagOut(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField(source="get_code_display")
+    detail = serializers.CharField()
+    other_id = serializers.IntegerField(allow_null=True)
+
+
+class AttachmentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    original_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, obj) -> str:
+        return obj.file.url
+
+
+class GuestSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+    affiliation = serializers.CharField(max_length=120, required=False, allow_blank=True)
+
+
+class MeetingListOut(serializers.ModelSerializer):
+    branch_name = serializers.CharField(source="branch.name")
+    state_label = serializers.CharField(source="get_state_display")
+
+    class Meta:
+        model = Meeting
+        fields = [
+            "id",
+            "branch",
+            "branch_name",
+            "party_group",
+            "kinds",
+            "title",
+            "place",
+            "starts_at",
+            "ends_at",
+            "state",
+            "state_label",
+            "expected_count",
+            "present_count",
+            "leave_count",
+            "version",
+        ]
+
+
+class MeetingOut(MeetingListOut):
+    attendances = AttendanceOut(many=True)
+    guests = GuestSerializer(many=True)
+    votes = VoteOut(many=True)
+    flags = FlagOut(many=True)
+    attachments = AttachmentOut(many=True)
+
+    class Meta(MeetingListOut.Meta):
+        fields = [
+            *MeetingListOut.Meta.fields,
+            "planned_at",
+            "unplanned_reason",
+            "host",
+            "recorder",
+            "lecturer",
+            "lecturer_name",
+            "minutes",
+            "decisions",
+            "topics",
+            "online_count",
+            "absent_count",
+            "roster_count",
+            "recorded_at",
+            "submitted_at",
+            "reviewed_at",
+            "review_comment",
+            "cancel_reason",
+            "attendances",
+            "guests",
+            "votes",
+            "flags",
+            "attachments",
+        ]
+
+
+class PlanIn(serializers.Serializer):
+    branch = serializers.IntegerField()
+    party_group = serializers.IntegerField(required=False, allow_null=True)
+    kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=MeetingKind.choices), min_length=1
+    )
+    title = serializers.CharField(max_length=200)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    attendee_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, allow_null=True
+    )
+    guests = GuestSerializer(many=True, required=False, default=list)
+    unplanned_reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+
+
+class AttendanceIn(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AttendanceStatus.choices)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    excluded_from_expected = serializers.BooleanField(required=False)
+    exclusion_basis = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class VoteIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=VoteKind.choices, default=VoteKind.RESOLUTION)
+    title = serializers.CharField(max_length=200)
+    yes = serializers.IntegerField(min_value=0)
+    no = serializers.IntegerField(min_value=0, default=0)
+    abstain = serializers.IntegerField(min_value=0, default=0)
+
+
+class RecordIn(serializers.Serializer):
+    attendance = AttendanceIn(many=True, required=False)
+    host_id = serializers.IntegerField(required=False, allow_null=True)
+    recorder_id = serializers.IntegerField(required=False, allow_null=True)
+    lecturer_id = serializers.IntegerField(required=False, allow_null=True)
+    lecturer_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    minutes = serializers.CharField(required=False, allow_blank=True)
+    decisions = serializers.CharField(required=False, allow_blank=True)
+    topics = serializers.CharField(required=False, allow_blank=True)
+    guests = GuestSerializer(many=True, required=False)
+    votes = VoteIn(many=True, required=False)
+    unplanned_reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    title = serializers.CharField(max_length=200, required=False)
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="修改已报送记录的原因",
+    )
+
+
+class MoveIn(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class ReasonIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CommentIn(serializers.Serializer):
+    comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class GradeIn(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    grade = serializers.ChoiceField(
+        choices=AppraisalGrade.choices,
+        allow_blank=True,
+    )
+    comment = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AppraisalIn(serializers.Serializer):
+    grades = GradeIn(many=True)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CriticismNoteIn(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    self_criticism = serializers.CharField(required=False, allow_blank=True, default="")
+    criticism_received = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CriticismIn(serializers.Serializer):
+    notes = CriticismNoteIn(many=True)
+    topics = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AttachmentIn(serializers.Serializer):
+    file = serializers.FileField()
+    kind = serializers.ChoiceField(choices=AttachmentKind.choices, default=AttachmentKind.OTHER)
+
+
+class ExemptionIn(serializers.Serializer):
+    branch = serializers.IntegerField()
+    period_key = serializers.CharField(max_length=10)
+    kind = serializers.ChoiceField(
+        choices=MeetingKind.choices, required=False, allow_blank=True, default=""
+    )
+    reason = serializers.CharField(max_length=300)
+
+
+def _valid(serializer_class, request):
+    s = serializer_class(data=request.data)
+    s.is_valid(raise_exception=True)
+    return s.validated_data
+
+
+def _detail(meeting) -> Response:
+    return Response(MeetingOut(selectors.meeting_detail(meeting)).data)
+
+
+def _branch_group(user, data):
+    branch = org_for(user, data["branch"], "branch_write")
+    group = None
+    if data.get("party_group"):
+        try:
+            group = Org.objects.get(pk=data["party_group"], parent=branch)
+        except Org.DoesNotExist:
+            raise Http404("未找到。") from None
+    return branch, group
+
+
+# --- meetings -----------------------------------------------------------------------------------
+
+
+class MeetingList(generics.ListAPIView):
+    """Meetings in the user's subtree, newest first. Filters: branch, state, kind, flagged, from, to."""
+
+    serializer_class = MeetingListOut
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("branch", int),
+            OpenApiParameter("state", str),
+            OpenApiParameter("kind", str),
+            OpenApiParameter("flagged", bool),
+            OpenApiParameter("from", str, description="YYYY-MM-DD"),
+            OpenApiParameter("to", str, description="YYYY-MM-DD"),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        p = self.request.query_params
+        org = org_for(self.request.user, p["branch"]) if p.get("branch") else None
+        flagged = {"1": True, "true": True, "0": False, "false": False}.get(p.get("flagged", ""))
+        qs = selectors.review_queue(
+            self.request.user,
+            state=p.get("state") or None,
+            kind=p.get("kind") or None,
+            org=org,
+            flagged=flagged,
+        )
+        for param, lookup in (("from", "starts_at__date__gte"), ("to", "starts_at__date__lte")):
+            if p.get(param):
+                try:
+                    import datetime as dt
+
+                    qs = qs.filter(**{lookup: dt.date.fromisoformat(p[param])})
+                except ValueError:
+                    raise ValidationError({param: ["日期格式应为 YYYY-MM-DD。"]}) from None
+        return qs
+
+    @extend_schema(request=PlanIn, responses={201: MeetingOut})
+    def post(self, request):
+        """Plan a meeting (or start the record of one held outside the plan)."""
+        data = _valid(PlanIn, request)
+        branch, group = _branch_group(request.user, data)
+        meeting = services.meeting_plan(
+            actor=request.user,
+            branch=branch,
+            party_group=group,
+            kinds=data["kinds"],
+            title=data["title"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            place=data["place"],
+            attendee_ids=data.get("attendee_ids"),
+            guests=data["guests"],
+            unplanned_reason=data["unplanned_reason"],
+        )
+        return Response(
+            MeetingOut(selectors.meeting_detail(meeting)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class MeetingDetail(APIView):
+    @extend_schema(responses=MeetingOut)
+    def get(self, request, pk: int):
+        return _detail(selectors.meeting_for(request.user, pk))
+
+    @extend_schema(parameters=[OpenApiParameter("reason", str)], responses={204: None})
+    def delete(self, request, pk: int):
+        """Delete a mistaken entry: the secretary before submitting, the superior afterwards (with a reason)."""
+        meeting = selectors.meeting_for(request.user, pk)
+        require(
+            request.user,
+            "superior" if meeting.state in LOCKED_STATES else "branch_write",
+            meeting.branch,
+        )
+        services.meeting_delete(
+            actor=request.user, meeting=meeting, reason=request.query_params.get("reason", "")
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeetingRecord(APIView):
+    @extend_schema(request=RecordIn, responses=MeetingOut)
+    def post(self, request, pk: int):
+        """Record attendance, minutes, decisions, votes. On a submitted record: a new version (reason needed)."""
+        meeting = selectors.meeting_for(request.user, pk, "branch_write")
+        data = _valid(RecordIn, request)
+        meeting = services.meeting_record(actor=request.user, meeting=meeting, **data)
+        return _detail(meeting)
+
+
+class MeetingMove(APIView):
+    @extend_schema(request=MoveIn, responses=MeetingOut)
+    def post(self, request, pk: int):
+        meeting = selectors.meeting_for(request.user, pk, "branch_write")
+        data = _valid(MoveIn, request)
+        return _detail(services.meeting_move(actor=request.user, meeting=meeting, **data))
+
+
+class MeetingCancel(APIView):
+    @extend_schema(request=ReasonIn, responses=MeetingOut)
+    def post(self, request, pk: int):
+        meeting = selectors.meeting_for(request.user, pk, "branch_write")
+        data = _valid(ReasonIn, request)
+        return _detail(
+            services.meeting_cancel(actor=request.user, meeting=meeting, reason=data["reason"])
+        )
+
+
+class MeetingSubmit(APIView):
+    @extend_schema(request=None, responses=MeetingOut)
+    def post(self, request, pk: int):
+        meeting = selectors.meeting_for(request.user, pk, "branch_write")
+        return _detail(services.meeting_submit(actor=request.user, meeting=meeting))
+
+
+class MeetingAccept(APIView):
+    @extend_schema(request=CommentIn, responses=MeetingOut)
+    def post(self, request, pk: int):
+        meeting = selectors.meeting_for(request.user, pk, "superior")
+        data = _valid(CommentIn, request)
+        return _detail(
+            services.meeting_accept(actor=request.user, meeting=meeting, comment=data["comment"])
+        )
+
+
+class MeetingReturn(APIView):
+    @extend_schema(request=CommentIn, responses=MeetingOut)
+    def post(self, request, pk: int):
+        """退回 with a comment (required)."""
+        meeting = selectors.meeting_for(request.user, pk, "superior")
+        data = _valid(CommentIn, request)
+        return _detail(
+            services.meeting_return(actor=request.user, meeting=meeting, comment=data["comment"])
+        )
+
+
+class MeetingAppraisals(APIView):
+    @extend_schema(request=AppraisalIn, responses=MeetingOut)
+    def post(self, request, pk: int):
+        """民主评议 grades (预备党员: empty grade)."""
+        meeting = selectors.meeting_for(request.user, pk, "branch_write")
+        data = _valid(AppraisalIn, request)
+        services.appraisal_record(
+            actor=request.user, meeting=meeting, grades=data["grades"], reason=data["reason"]
+        )
+        return _detail(meeting)
+
+
+class MeetingCriticism(APIView):
+    @extend_schema(request=CriticismIn, responses=MeetingOut)
+    def post(self, request, pk: int):
+        """组织生活会 topics and 批评与自我批评 notes."""
+        meeting = selectors.meeting_for(request.user, pk, "branch_write")
+        data = _valid(CriticismIn, request)
+        services.criticism_record(
+            actor=request.user,
+            meeting=meeting,
+            notes=data["notes"],
+            topics=data.get("topics"),
+            reason=data["reason"],
+        )
+        return _detail(meeting)
+
+
+class MeetingAttachments(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": AttachmentIn}, responses={201: AttachmentOut})
+    def post(self, request, pk: int):
+        """Upload a sign-in sheet scan, photo or PDF (JPG/PNG/WEBP/PDF, at most 10 MB)."""
+        meeting = selectors.meeting_for(request.user, pk, "branch_write")
+        data = _valid(AttachmentIn, request)
+        att = services.attachment_add(
+            actor=request.user, meeting=meeting, upload=data["file"], kind=data["kind"]
+        )
+        return Response(AttachmentOut(att).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentDelete(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        qs = scoped(
+            MeetingAttachment.objects.select_related("meeting__branch"),
+            request.user,
+            path_field="meeting__branch__path",
+        )
+        try:
+            att = qs.get(pk=pk)
+        except MeetingAttachment.DoesNotExist:
+            raise Http404("未找到。") from None
+        require(request.user, "branch_write", att.meeting.branch)
+        services.attachment_delete(actor=request.user, attachment=att)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeetingVersions(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "MeetingVersionOut",
+            {
+                "number": serializers.IntegerField(),
+                "reason": serializers.CharField(),
+                "changed_by": serializers.CharField(),
+                "created_at": serializers.DateTimeField(),
+                "snapshot": serializers.DictField(),
+            },
+            many=True,
+        )
+    )
+    def get(self, request, pk: int):
+        """Earlier versions of a record edited after it was locked."""
+        meeting = selectors.meeting_for(request.user, pk)
+        return Response(
+            [
+                {
+                    "number": v.number,
+                    "reason": v.reason,
+                    "changed_by": str(v.changed_by or ""),
+                    "created_at": v.created_at,
+                    "snapshot": v.snapshot,
+                }
+                for v in meeting.versions.select_related("changed_by").order_by("-number")
+            ]
+        )
+
+
+# --- compliance ------------------------------------------------------------------------------------
+
+RequirementOut = inline_serializer(
+    "RequirementResultOut",
+    {
+        "name": serializers.CharField(),
+        "kind": serializers.CharField(),
+        "period": serializers.CharField(),
+        "min_count": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "done": serializers.IntegerField(),
+        "total": serializers.IntegerField(),
+        "count": serializers.IntegerField(),
+    },
+)
+
+
+def _branch_compliance_json(c) -> dict:
+    return {
+        "branch": c.branch.pk,
+        "branch_name": c.branch.name,
+        "period": c.period.key,
+        "state": c.state,
+        "compliant": c.compliant,
+        "meeting_count": c.meeting_count,
+        "expected": c.expected,
+        "present": c.present,
+        "attendance_rate": c.attendance_rate,
+        "requirements": [
+            {
+                "name": r.name,
+                "kind": r.kind,
+                "period": r.period,
+                "min_count": r.min_count,
+                "status": r.status,
+                "done": r.done,
+                "total": r.total,
+                "count": r.count,
+                "details": [{"period": d[0], "status": d[1], "count": d[2]} for d in r.details],
+            }
+            for r in c.results
+        ],
+    }
+
+
+class BranchCompliance(APIView):
+    @extend_schema(
+        parameters=[PERIOD_PARAM],
+        responses=inline_serializer(
+            "BranchComplianceOut",
+            {
+                "branch": serializers.IntegerField(),
+                "state": serializers.CharField(),
+                "compliant": serializers.BooleanField(),
+                "requirements": RequirementOut,
+            },
+        ),
+    )
+    def get(self, request, pk: int):
+        """Each requirement of one branch: met / pending / due soon / overdue / exempt, and its state."""
+        branch = org_for(request.user, pk)
+        if not branch.is_branch:
+            raise ValidationError({"branch": ["请选择党支部。"]})
+        return Response(
+            _branch_compliance_json(selectors.compliance_for_branch(branch, period_param(request)))
+        )
+
+
+class SubtreeCompliance(APIView):
+    @extend_schema(
+        parameters=[PERIOD_PARAM],
+        responses=inline_serializer(
+            "SubtreeComplianceOut",
+            {
+                "org": serializers.IntegerField(),
+                "period": serializers.CharField(),
+                "children": serializers.ListField(),
+            },
+        ),
+    )
+    def get(self, request, pk: int):
+        """Share of fully compliant branches per kind and overall, for the org and each direct child
+        (tree rollup; quarter or year)."""
+        org = org_for(request.user, pk)
+        period = period_param(request)
+        if period.kind == PeriodKind.MONTH:
+            raise ValidationError({"period": ["请按季度或年度查询。"]})
+        sub = selectors.compliance_for_subtree(org, period)
+
+        def row(r):
+            if r is None:
+                return None
+            return {
+                "org": r.org_id,
+                "name": r.name,
+                "org_type": r.org_type,
+                "branch_count": r.branch_count,
+                "compliant_count": r.compliant_count,
+                "compliant_share": r.compliant_share,
+                "green": r.green,
+                "yellow": r.yellow,
+                "red": r.red,
+                "meeting_count": r.meeting_count,
+                "expected": r.expected,
+                "present": r.present,
+                "attendance_rate": r.attendance_rate,
+                "per_kind": {k: dict(v, share=r.kind_share(k)) for k, v in r.per_kind.items()},
+            }
+
+        return Response(
+            {
+                "org": org.pk,
+                "period": period.key,
+                "refreshed_at": sub.refreshed_at,
+                "stale": sub.stale,
+                "total": row(sub.total),
+                "children": [row(c) for c in sub.children],
+            }
+        )
+
+
+class OverdueList(APIView):
+    @extend_schema(
+        parameters=[PERIOD_PARAM],
+        responses=inline_serializer("OverdueOut", {"branches": serializers.ListField()}),
+    )
+    def get(self, request, pk: int):
+        """Branches of the subtree in the red state with their overdue requirements."""
+        org = org_for(request.user, pk)
+        period = period_param(request)
+        if period.kind == PeriodKind.MONTH:
+            raise ValidationError({"period": ["请按季度或年度查询。"]})
+        return Response(
+            {
+                "branches": [
+                    _branch_compliance_json(c) for c in selectors.overdue_requirements(org, period)
+                ]
+            }
+        )
+
+
+class BranchAttendance(APIView):
+    @extend_schema(
+        parameters=[PERIOD_PARAM],
+        responses=inline_serializer(
+            "BranchAttendanceOut",
+            {"rate": serializers.FloatField(allow_null=True), "members": serializers.ListField()},
+        ),
+    )
+    def get(self, request, pk: int):
+        """Attendance rate of the branch and of each member over counted meetings."""
+        branch = org_for(request.user, pk)
+        period = period_param(request)
+        rate = selectors.attendance_rate(period=period, branch=branch)
+        return Response(
+            {
+                "branch": branch.pk,
+                "period": period.key,
+                "expected": rate.expected,
+                "present": rate.present,
+                "leave": rate.leave,
+                "rate": rate.rate,
+                "members": selectors.attendance_by_member(branch, period),
+            }
+        )
+
+
+class ExemptionCreate(APIView):
+    @extend_schema(
+        request=ExemptionIn,
+        responses={201: inline_serializer("ExemptionOut", {"id": serializers.IntegerField()})},
+    )
+    def post(self, request):
+        """免于考核 for a branch and period (superior)."""
+        data = _valid(ExemptionIn, request)
+        branch = org_for(request.user, data["branch"], "superior")
+        e = services.exemption_grant(
+            actor=request.user,
+            branch=branch,
+            period_key=data["period_key"],
+            kind=data["kind"],
+            reason=data["reason"],
+        )
+        return Response({"id": e.pk}, status=status.HTTP_201_CREATED)
+
+
+class RequirementList(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "RequirementOut",
+            {
+                "name": serializers.CharField(),
+                "kind": serializers.CharField(),
+                "period": serializers.CharField(),
+                "min_count": serializers.IntegerField(),
+            },
+            many=True,
+        )
+    )
+    def get(self, request):
+        """The frequency requirements in force (editable in the admin)."""
+        from apps.accounts.scope import require_capability
+
+        require_capability(request.user, "view")
+        return Response(
+            [
+                {
+                    "name": r.name,
+                    "kind": r.kind,
+                    "period": r.period,
+                    "min_count": r.min_count,
+                    "needs_committee": r.needs_committee,
+                    "per_party_group": r.per_party_group,
+                    "org_types": r.org_types,
+                    "categories": r.categories,
+                    "basis": r.basis,
+                }
+                for r in MeetingRequirement.objects.filter(active=True).order_by("kind", "period")
+            ]
+        )
+
+
+_ = MeetingState
+urlpatterns = [
+    path("meetings/", MeetingList.as_view(), name="meetings-list"),
+    path("meetings/<int:pk>/", MeetingDetail.as_view(), name="meetings-detail"),
+    path("meetings/<int:pk>/record/", MeetingRecord.as_view(), name="meetings-record"),
+    path("meetings/<int:pk>/move/", MeetingMove.as_view(), name="meetings-move"),
+    path("meetings/<int:pk>/cancel/", MeetingCancel.as_view(), name="meetings-cancel"),
+    path("meetings/<int:pk>/submit/", MeetingSubmit.as_view(), name="meetings-submit"),
+    path("meetings/<int:pk>/accept/", MeetingAccept.as_view(), name="meetings-accept"),
+    path("meetings/<int:pk>/return/", MeetingReturn.as_view(), name="meetings-return"),
+    path("meetings/<int:pk>/appraisals/", MeetingAppraisals.as_view(), name="meetings-appraisals"),
+    path("meetings/<int:pk>/criticism/", MeetingCriticism.as_view(), name="meetings-criticism"),
+    path(
+        "meetings/<int:pk>/attachments/", MeetingAttachments.as_view(), name="meetings-attachments"
+    ),
+    path("meetings/<int:pk>/versions/", MeetingVersions.as_view(), name="meetings-versions"),
+    path(
+        "meetings/attachments/<int:pk>/",
+        AttachmentDelete.as_view(),
+        name="meetings-attachment-delete",
+    ),
+    path("meetings/requirements/", RequirementList.as_view(), name="meetings-requirements"),
+    path("meetings/exemptions/", ExemptionCreate.as_view(), name="meetings-exemptions"),
+    path(
+        "meetings/compliance/branch/<int:pk>/",
+        BranchCompliance.as_view(),
+        name="meetings-compliance-branch",
+    ),
+    path(
+        "meetings/compliance/subtree/<int:pk>/",
+        SubtreeCompliance.as_view(),
+        name="meetings-compliance-subtree",
+    ),
+    path(
+        "meetings/compliance/overdue/<int:pk>/",
+        OverdueList.as_view(),
+        name="meetings-compliance-overdue",
+    ),
+    path("meetings/attendance/<int:pk>/", BranchAttendance.as_view(), name="meetings-attendance"),
+]

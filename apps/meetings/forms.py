@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+
+from apps.core.periods import SHANGHAI
+from apps.meetings.models import AttachmentKind, MeetingKind
+
+
+class PlanForm(forms.Form):
+    kinds = forms.MultipleChoiceField(
+        label="会议类型",
+        choices=MeetingKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="一次会议可同时计入多种类型（如党员大会+党课+主题党日），每种类型各计1次。",
+        error_messages={"required": "请至少选择一种会议类型。"},
+    )
+    title = forms.CharField(
+        label="会议名称/议题", max_length=200, error_messages={"required": "请填写会议名称或议题。"}
+    )
+    day = forms.DateField(
+        label="日期",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "请选择日期。", "invalid": "日期格式不正确。"},
+    )
+    start = forms.TimeField(
+        label="开始时间",
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        initial=dt.time(9, 0),
+        error_messages={"required": "请填写开始时间。"},
+    )
+    end = forms.TimeField(
+        label="结束时间",
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        initial=dt.time(10, 30),
+        error_messages={"required": "请填写结束时间。"},
+    )
+    place = forms.CharField(label="地点", max_length=200, required=False)
+    party_group = forms.TypedChoiceField(
+        label="党小组（党小组会）", required=False, coerce=int, empty_value=None
+    )
+    unplanned_reason = forms.CharField(
+        label="未事先列入计划的原因（补录时填写）", max_length=300, required=False
+    )
+
+    def __init__(self, *args, groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["party_group"].choices = [("", "—")] + [(g.pk, g.name) for g in groups]
+        for name, field in self.fields.items():
+            if name != "kinds":
+                field.widget.attrs.setdefault("class", "form-control")
+        self.fields["party_group"].widget.attrs["class"] = "form-select"
+
+    def starts_ends(self) -> tuple[dt.datetime, dt.datetime]:
+        d = self.cleaned_data
+        start = dt.datetime.combine(d["day"], d["start"], tzinfo=SHANGHAI)
+        end = dt.datetime.combine(d["day"], d["end"], tzinfo=SHANGHAI)
+        return start, end
+
+
+class RecordForm(forms.Form):
+    host = forms.TypedChoiceField(label="主持人", required=False, coerce=int, empty_value=None)
+    recorder = forms.TypedChoiceField(label="记录人", required=False, coerce=int, empty_value=None)
+    lecturer = forms.TypedChoiceField(
+        label="授课人（党课）", required=False, coerce=int, empty_value=None
+    )
+    lecturer_name = forms.CharField(label="授课人（非本支部）", max_length=60, required=False)
+    minutes = forms.CharField(
+        label="讨论发言要点", required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    decisions = forms.CharField(
+        label="决议/决定", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    unplanned_reason = forms.CharField(label="未列入计划的原因", max_length=300, required=False)
+    reason = forms.CharField(
+        label="修改原因（已报送的记录修改后保留原版本）", max_length=300, required=False
+    )
+
+    def __init__(self, *args, members=(), locked=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "—")] + [(m.pk, m.name) for m in members]
+        for name in ("host", "recorder", "lecturer"):
+            self.fields[name].choices = choices
+            self.fields[name].widget.attrs["class"] = "form-select"
+        for name in ("lecturer_name", "minutes", "decisions", "unplanned_reason", "reason"):
+            self.fields[name].widget.attrs["class"] = "form-control"
+        if not locked:
+            del self.fields["reason"]
+
+
+class VoteForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="类型", choices=[("resolution", "表决事项"), ("election", "选举（候选人）")]
+    )
+    title = forms.CharField(label="事项/候选人", max_length=200)
+    yes = forms.IntegerField(label="赞成", min_value=0)
+    no = forms.IntegerField(label="反对", min_value=0, initial=0)
+    abstain = forms.IntegerField(label="弃权", min_value=0, initial=0)
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label="附件（签到表、照片或PDF，≤10MB）")
+    kind = forms.ChoiceField(label="类型", choices=AttachmentKind.choices)
+
+
+class ReviewForm(forms.Form):
+    comment = forms.CharField(
+        label="审核意见",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+    )

@@ -1,0 +1,393 @@
+"""Meeting reads. Everything org-owned goes through apps.accounts.scope; compliance numbers come
+from the rollup tables (apps.meetings.rollups), never from scans of raw meetings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from apps.accounts.scope import get_scoped_or_404, scoped
+from apps.core.periods import Period, PeriodKind, local_today
+from apps.core.rules import rule_value
+from apps.meetings import rollups, rules
+from apps.meetings.models import (
+    ALL_KINDS,
+    PRESENT_STATUSES,
+    Appraisal,
+    Attendance,
+    BranchPeriodStat,
+    Meeting,
+    MeetingFlag,
+    MeetingState,
+    OrgPeriodStat,
+    RollupDirty,
+)
+from apps.organizations.models import Org
+
+
+def meetings_visible_to(user, capability: str = "view") -> QuerySet[Meeting]:
+    return scoped(
+        Meeting.objects.select_related("branch", "party_group"),
+        user,
+        path_field="branch__path",
+        capability=capability,
+    )
+
+
+def meeting_for(user, pk, capability: str = "view") -> Meeting:
+    """The meeting if the user may see it (404 otherwise); 403 when seen but `capability` is missing."""
+    from apps.accounts.scope import require
+
+    meeting = get_scoped_or_404(
+        Meeting.objects.select_related("branch", "party_group"),
+        user,
+        path_field="branch__path",
+        pk=pk,
+    )
+    require(user, capability, meeting.branch)
+    return meeting
+
+
+def meeting_detail(meeting: Meeting) -> Meeting:
+    return (
+        Meeting.objects.select_related(
+            "branch", "party_group", "host", "recorder", "lecturer", "reviewed_by"
+        )
+        .prefetch_related(
+            Prefetch(
+                "attendances",
+                queryset=Attendance.objects.select_related("member").order_by(
+                    "member__name", "member_id"
+                ),
+            ),
+            "guests",
+            "votes",
+            "attachments",
+            "versions",
+            Prefetch(
+                "flags", queryset=MeetingFlag.objects.select_related("other", "other__branch")
+            ),
+            Prefetch(
+                "appraisals",
+                queryset=Appraisal.objects.select_related("member").order_by("member__name"),
+            ),
+            "criticism_notes__member",
+        )
+        .get(pk=meeting.pk)
+    )
+
+
+def meetings_in_month(branch: Org, month: Period) -> list[Meeting]:
+    return list(
+        Meeting.objects.filter(
+            branch=branch, starts_at__gte=month.start_at, starts_at__lt=month.end_at
+        )
+        .exclude(state=MeetingState.CANCELLED)
+        .order_by("starts_at", "id")
+    )
+
+
+def meetings_due_for_reminder(
+    *, now: dt.datetime | None = None, within: dt.timedelta = dt.timedelta(days=1)
+) -> QuerySet[Meeting]:
+    """Planned meetings starting in (now, now + within]: for the notifications sweeper."""
+    now = now or timezone.now()
+    return Meeting.objects.filter(
+        state=MeetingState.PLANNED, starts_at__gt=now, starts_at__lte=now + within
+    ).select_related("branch")
+
+
+def meetings_awaiting_record(
+    *, now: dt.datetime | None = None, after_days: int = 3
+) -> QuerySet[Meeting]:
+    """Planned meetings that ended `after_days` or more ago and still have no record."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=after_days)
+    return Meeting.objects.filter(state=MeetingState.PLANNED, ends_at__lte=cutoff).select_related(
+        "branch"
+    )
+
+
+def review_queue(
+    user,
+    *,
+    state: str | None = MeetingState.SUBMITTED,
+    flagged: bool | None = None,
+    kind: str | None = None,
+    org: Org | None = None,
+) -> QuerySet[Meeting]:
+    """Records across the user's subtree for superiors, newest first, with their flags."""
+    qs = meetings_visible_to(user).exclude(state=MeetingState.CANCELLED)
+    if state:
+        qs = qs.filter(state=state)
+    if kind:
+        qs = qs.filter(kinds__contains=[kind])
+    if org is not None:
+        qs = qs.filter(branch__path__startswith=org.path)
+    if flagged is not None:
+        qs = (
+            qs.filter(flags__isnull=not flagged).distinct()
+            if flagged
+            else qs.filter(flags__isnull=True)
+        )
+    return (
+        qs.annotate(flag_count=Count("flags"))
+        .prefetch_related("flags")
+        .order_by("-starts_at", "-id")
+    )
+
+
+# --- compliance -----------------------------------------------------------------------------------
+
+
+@dataclass
+class BranchCompliance:
+    branch: Org
+    period: Period
+    state: str
+    results: list[rollups.RequirementResult]
+    compliant: bool
+    meeting_count: int
+    expected: int
+    present: int
+    leave: int
+
+    @property
+    def state_label(self) -> str:
+        return rules.STATE_LABELS[self.state]
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return self.present / self.expected if self.expected else None
+
+
+def compliance_for_branch(
+    branch: Org, period: Period, *, today: dt.date | None = None
+) -> BranchCompliance:
+    """Each requirement met / due soon / overdue for one branch in a month, quarter or year,
+    read from the branch rollup (a handful of rows)."""
+    today = today or local_today()
+    requirements = rollups.active_requirements()
+    infos = rollups.load_branches(window=period, branch_ids=[branch.pk])
+    if not infos:  # founded after / abolished before the period
+        return BranchCompliance(branch, period, rules.STATE_GREEN, [], True, 0, 0, 0, 0)
+    info = infos[0]
+    stats = rollups.load_stats(
+        keys=rollups.needed_keys(requirements, period) | {period.key},
+        org_ids=[branch.pk, *info.group_ids],
+    )
+    results = rollups.evaluate_branch(
+        info,
+        requirements=requirements,
+        window=period,
+        stats=stats,
+        exemptions=rollups.load_exemptions(window=period, branch_ids=[branch.pk]),
+        today=today,
+        due_soon_days=int(rule_value("meetings.due_soon_days")),
+    )
+    statuses = [r.status for r in results]
+    total = BranchPeriodStat.objects.filter(
+        org=branch, period_key=period.key, kind=ALL_KINDS
+    ).first()
+    return BranchCompliance(
+        branch=branch,
+        period=period,
+        state=rules.state_of(statuses),
+        results=results,
+        compliant=all(rules.is_ok(s) for s in statuses),
+        meeting_count=total.meeting_count if total else 0,
+        expected=total.expected if total else 0,
+        present=total.present if total else 0,
+        leave=total.leave if total else 0,
+    )
+
+
+def _ensure_org_stats(period: Period) -> None:
+    if period.kind == PeriodKind.MONTH:
+        raise ValueError("subtree compliance is kept per quarter and per year")
+    if not OrgPeriodStat.objects.filter(period_key=period.key).exists():
+        rollups.org_stats_refresh(period)
+
+
+@dataclass
+class SubtreeRow:
+    org_id: int
+    name: str
+    org_type: str
+    path: str
+    branch_count: int
+    compliant_count: int
+    green: int
+    yellow: int
+    red: int
+    meeting_count: int
+    expected: int
+    present: int
+    per_kind: dict
+
+    @property
+    def compliant_share(self) -> float | None:
+        return self.compliant_count / self.branch_count if self.branch_count else None
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return self.present / self.expected if self.expected else None
+
+    def kind_share(self, kind: str) -> float | None:
+        pk = self.per_kind.get(kind)
+        return pk["ok"] / pk["applicable"] if pk and pk["applicable"] else None
+
+
+def _row(stat: OrgPeriodStat, org: Org) -> SubtreeRow:
+    return SubtreeRow(
+        org_id=org.pk,
+        name=org.name,
+        org_type=org.org_type,
+        path=stat.path,
+        branch_count=stat.branch_count,
+        compliant_count=stat.compliant_count,
+        green=stat.green,
+        yellow=stat.yellow,
+        red=stat.red,
+        meeting_count=stat.meeting_count,
+        expected=stat.expected,
+        present=stat.present,
+        per_kind=stat.per_kind,
+    )
+
+
+@dataclass
+class SubtreeCompliance:
+    org: Org
+    period: Period
+    total: SubtreeRow | None
+    children: list[SubtreeRow]
+    refreshed_at: dt.datetime | None
+    stale: bool
+
+
+def compliance_for_subtree(org: Org, period: Period) -> SubtreeCompliance:
+    """The org's own totals and one row per direct child (share of fully compliant branches per
+    kind and overall, attendance) from the tree rollup: a few rows by parent id."""
+    _ensure_org_stats(period)
+    own = OrgPeriodStat.objects.filter(period_key=period.key, org=org).first()
+    stats = list(
+        OrgPeriodStat.objects.filter(period_key=period.key, parent_id_copy=org.pk)
+        .select_related("org")
+        .order_by("path")
+    )
+    return SubtreeCompliance(
+        org=org,
+        period=period,
+        total=_row(own, org) if own else None,
+        children=[_row(s, s.org) for s in stats],
+        refreshed_at=own.refreshed_at if own else None,
+        stale=RollupDirty.objects.filter(period_key=period.key).exists(),
+    )
+
+
+def overdue_requirements(org: Org, period: Period, *, limit: int = 200) -> list[BranchCompliance]:
+    """The branches of the subtree in the red state (from the tree rollup), each with its
+    requirement details."""
+    _ensure_org_stats(period)
+    red_ids = list(
+        OrgPeriodStat.objects.filter(
+            period_key=period.key, path__startswith=org.path, branch_count=1, red=1
+        )
+        .order_by("path")
+        .values_list("org_id", flat=True)[:limit]
+    )
+    branches = Org.objects.filter(pk__in=red_ids).order_by("path")
+    out = []
+    for branch in branches:
+        if not branch.is_branch:
+            continue
+        c = compliance_for_branch(branch, period)
+        c.results = [r for r in c.results if r.status == rules.OVERDUE]
+        out.append(c)
+    return out
+
+
+@dataclass
+class AttendanceRate:
+    expected: int
+    present: int
+    leave: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.present / self.expected if self.expected else None
+
+
+def attendance_rate(*, period: Period, branch: Org | None = None, member=None) -> AttendanceRate:
+    """Attendance over counted meetings in a period: per branch (from the rollup) or per
+    member (from the member's own attendance rows, ~100 a year)."""
+    if branch is not None:
+        row = BranchPeriodStat.objects.filter(
+            org=branch, period_key=period.key, kind=ALL_KINDS
+        ).first()
+        return (
+            AttendanceRate(row.expected, row.present, row.leave) if row else AttendanceRate(0, 0, 0)
+        )
+    if member is not None:
+        from apps.meetings.models import COUNTED_STATES
+
+        agg = Attendance.objects.filter(
+            member=member,
+            excluded_from_expected=False,
+            meeting__state__in=COUNTED_STATES,
+            meeting__starts_at__gte=period.start_at,
+            meeting__starts_at__lt=period.end_at,
+        ).aggregate(
+            expected=Count("id"),
+            present=Count("id", filter=Q(status__in=PRESENT_STATUSES)),
+            leave=Count("id", filter=Q(status="leave")),
+        )
+        return AttendanceRate(agg["expected"], agg["present"], agg["leave"])
+    raise ValueError("attendance_rate needs a branch or a member")
+
+
+def attendance_by_member(branch: Org, period: Period) -> list[dict]:
+    """Per-member attendance for one branch and period (its own attendance rows)."""
+    from apps.meetings.models import COUNTED_STATES
+
+    rows = (
+        Attendance.objects.filter(
+            meeting__branch=branch,
+            excluded_from_expected=False,
+            meeting__state__in=COUNTED_STATES,
+            meeting__starts_at__gte=period.start_at,
+            meeting__starts_at__lt=period.end_at,
+        )
+        .values("member_id", "member__name")
+        .annotate(
+            expected=Count("id"),
+            present=Count("id", filter=Q(status__in=PRESENT_STATUSES)),
+            leave=Count("id", filter=Q(status="leave")),
+        )
+        .order_by("member__name")
+    )
+    return [dict(r, rate=(r["present"] / r["expected"]) if r["expected"] else None) for r in rows]
+
+
+def appraisals_for_member(member) -> list[dict]:
+    """民主评议 results for the member's timeline (newest first)."""
+    rows = (
+        Appraisal.objects.filter(member=member)
+        .exclude(meeting__state=MeetingState.CANCELLED)
+        .select_related("meeting")
+        .order_by("-meeting__starts_at")
+    )
+    return [
+        {
+            "date": r.meeting.starts_at,
+            "meeting_id": r.meeting_id,
+            "title": r.meeting.title,
+            "grade": r.grade,
+            "grade_label": r.get_grade_display() if r.grade else "参加评议（预备党员不评定等次）",
+            "comment": r.comment,
+        }
+        for r in rows
+    ]

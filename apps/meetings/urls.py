@@ -1,2 +1,21 @@
+from django.urls import path
+
+from apps.meetings import views
+
 app_name = "meetings"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.calendar_view, name="calendar"),
+    path("plan/", views.plan_view, name="plan"),
+    path("review/", views.review_list, name="review"),
+    path("compliance/", views.compliance_view, name="compliance"),
+    path("<int:pk>/", views.detail_view, name="detail"),
+    path("<int:pk>/record/", views.record_view, name="record"),
+    path("<int:pk>/attendance/<int:member_id>/", views.attendance_tap, name="attendance_tap"),
+    path("<int:pk>/counters/", views.counters_fragment, name="counters"),
+    path("<int:pk>/votes/", views.vote_add, name="vote_add"),
+    path("<int:pk>/attachments/", views.attachment_upload, name="attachment_upload"),
+    path("<int:pk>/submit/", views.submit_view, name="submit"),
+    path("<int:pk>/cancel/", views.cancel_view, name="cancel"),
+    path("<int:pk>/accept/", views.review_action, {"action": "accept"}, name="accept"),
+    path("<int:pk>/return/", views.review_action, {"action": "return"}, name="return"),
+]

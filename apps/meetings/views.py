@@ -1,0 +1,486 @@
+"""Pages: the branch month calendar, the secretary flow (plan → record → submit) on a phone,
+the printable 会议记录, the superiors' review list and the compliance table. Each view:
+authorize → validate → one service → render/redirect."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.accounts.scope import can, orgs_visible_to, require_capability
+from apps.core.periods import Period, PeriodKind, local_date, local_today
+from apps.meetings import rules, selectors, services
+from apps.meetings.api import org_for
+from apps.meetings.forms import AttachmentForm, PlanForm, RecordForm, ReviewForm, VoteForm
+from apps.meetings.models import (
+    LOCKED_STATES,
+    AttendanceStatus,
+    FlagCode,
+    MeetingKind,
+    MeetingState,
+)
+from apps.organizations.models import BRANCH_TYPES, Org, OrgType
+
+WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"]
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return [str(m) for m in exc.messages]
+
+
+def _default_branch(user) -> Org | None:
+    return (
+        orgs_visible_to(user)
+        .filter(org_type__in=BRANCH_TYPES, abolished_on__isnull=True)
+        .order_by("path")
+        .first()
+    )
+
+
+def _month_param(request) -> Period:
+    try:
+        month = Period.parse(request.GET.get("month", ""))
+        if month.kind != PeriodKind.MONTH:
+            raise ValueError
+        return month
+    except ValueError:
+        return Period.current(PeriodKind.MONTH)
+
+
+@login_required
+def calendar_view(request: HttpRequest) -> HttpResponse:
+    """Month calendar of one branch: held, planned, due and overdue items."""
+    require_capability(request.user, "view")
+    branch = (
+        org_for(request.user, request.GET["branch"])
+        if request.GET.get("branch")
+        else _default_branch(request.user)
+    )
+    if branch is None:
+        return render(request, "meetings/calendar.html", {"branch": None})
+    if not branch.is_branch:
+        return redirect(f"{reverse('meetings:compliance')}?org={branch.pk}")
+    month = _month_param(request)
+    today = local_today()
+    meetings = selectors.meetings_in_month(branch, month)
+    by_day: dict[dt.date, list] = {}
+    for m in meetings:
+        by_day.setdefault(local_date(m.starts_at), []).append(m)
+    weeks = []
+    for week in calendar.Calendar().monthdatescalendar(month.year, month.index):
+        weeks.append(
+            [
+                {
+                    "day": d,
+                    "in_month": d.month == month.index,
+                    "today": d == today,
+                    "meetings": by_day.get(d, []),
+                }
+                for d in week
+            ]
+        )
+    quarter = Period.containing(PeriodKind.QUARTER, month.start)
+    compliance = selectors.compliance_for_branch(branch, quarter, today=today)
+    year = selectors.compliance_for_branch(branch, Period.year_of(month.year), today=today)
+    yearly = [r for r in year.results if r.period == "year"]
+    items = [r for r in compliance.results if r.period != "year"] + yearly
+    branches = list(
+        orgs_visible_to(request.user)
+        .filter(org_type__in=BRANCH_TYPES, abolished_on__isnull=True)
+        .order_by("path")[:300]
+    )
+    return render(
+        request,
+        "meetings/calendar.html",
+        {
+            "branch": branch,
+            "month": month,
+            "weeks": weeks,
+            "weekdays": WEEKDAYS,
+            "meetings": meetings,
+            "prev": month.previous(),
+            "next": month.next(),
+            "compliance": compliance,
+            "items": items,
+            "status_labels": rules.STATUS_LABELS,
+            "can_write": can(request.user, "branch_write", branch),
+            "branches": branches,
+            "today": today,
+        },
+    )
+
+
+@login_required
+def plan_view(request: HttpRequest) -> HttpResponse:
+    branch = org_for(
+        request.user, request.GET.get("branch") or request.POST.get("branch") or 0, "branch_write"
+    )
+    groups = list(
+        Org.objects.filter(
+            parent=branch, org_type=OrgType.PARTY_GROUP, abolished_on__isnull=True
+        ).order_by("path")
+    )
+    initial = {}
+    if request.GET.get("day"):
+        initial["day"] = request.GET["day"]
+    if request.GET.get("kind") in MeetingKind.values:
+        initial["kinds"] = [request.GET["kind"]]
+    form = PlanForm(request.POST or None, groups=groups, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        starts_at, ends_at = form.starts_ends()
+        group = next((g for g in groups if g.pk == form.cleaned_data["party_group"]), None)
+        try:
+            meeting = services.meeting_plan(
+                actor=request.user,
+                branch=branch,
+                kinds=form.cleaned_data["kinds"],
+                title=form.cleaned_data["title"],
+                starts_at=starts_at,
+                ends_at=ends_at,
+                place=form.cleaned_data["place"],
+                party_group=group,
+                unplanned_reason=form.cleaned_data["unplanned_reason"],
+            )
+        except ValidationError as exc:
+            for message in _errors(exc):
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                "会议已列入计划。" if meeting.planned_at else "会议已创建，请登记出席和记录。",
+            )
+            return redirect(
+                "meetings:record" if meeting.planned_at is None else "meetings:detail",
+                pk=meeting.pk,
+            )
+    return render(
+        request,
+        "meetings/plan.html",
+        {"form": form, "branch": branch},
+        status=400 if form.errors else 200,
+    )
+
+
+def _record_context(request, meeting, form=None, vote_form=None, errors=()):
+    meeting = selectors.meeting_detail(meeting)
+    members = [a.member for a in meeting.attendances.all()]
+    locked = meeting.state in LOCKED_STATES
+    form = form or RecordForm(
+        members=members,
+        locked=locked,
+        initial={
+            "host": meeting.host_id,
+            "recorder": meeting.recorder_id,
+            "lecturer": meeting.lecturer_id,
+            "lecturer_name": meeting.lecturer_name,
+            "minutes": meeting.minutes,
+            "decisions": meeting.decisions,
+            "unplanned_reason": meeting.unplanned_reason,
+        },
+    )
+    return {
+        "meeting": meeting,
+        "form": form,
+        "vote_form": vote_form or VoteForm(),
+        "locked": locked,
+        "statuses": [(s.value, s.label) for s in AttendanceStatus if s != AttendanceStatus.UNKNOWN],
+        "is_general": MeetingKind.GENERAL in meeting.kinds,
+        "is_lecture": MeetingKind.LECTURE in meeting.kinds,
+        "errors": errors,
+        "attachment_form": AttachmentForm(),
+    }
+
+
+@login_required
+def record_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The secretary's record page: attendance taps (HTMX), host/recorder, minutes, votes."""
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    if request.method == "POST":
+        members = [a.member for a in meeting.attendances.select_related("member")]
+        form = RecordForm(request.POST, members=members, locked=meeting.state in LOCKED_STATES)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.meeting_record(
+                    actor=request.user,
+                    meeting=meeting,
+                    host_id=d["host"],
+                    recorder_id=d["recorder"],
+                    lecturer_id=d["lecturer"],
+                    lecturer_name=d["lecturer_name"],
+                    minutes=d["minutes"],
+                    decisions=d["decisions"],
+                    unplanned_reason=d["unplanned_reason"],
+                    reason=d.get("reason", ""),
+                )
+            except ValidationError as exc:
+                return render(
+                    request,
+                    "meetings/record.html",
+                    _record_context(request, meeting, form, errors=_errors(exc)),
+                    status=400,
+                )
+            messages.success(request, "记录已保存。")
+            return redirect("meetings:record", pk=meeting.pk)
+        return render(
+            request, "meetings/record.html", _record_context(request, meeting, form), status=400
+        )
+    return render(request, "meetings/record.html", _record_context(request, meeting))
+
+
+@login_required
+@require_POST
+def attendance_tap(request: HttpRequest, pk: int, member_id: int) -> HttpResponse:
+    """One tap on an attendance button (HTMX): saves that person's status, returns the row."""
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    status = request.POST.get("status", "")
+    reason = request.headers.get("HX-Prompt") or request.POST.get("reason", "")
+    error = ""
+    try:
+        if not meeting.attendances.filter(member_id=member_id).exists():
+            raise Http404("未找到。")
+        meeting = services.meeting_record(
+            actor=request.user,
+            meeting=meeting,
+            reason=request.POST.get("edit_reason", ""),
+            attendance=[{"member_id": member_id, "status": status, "reason": reason}],
+        )
+    except ValidationError as exc:
+        error = "；".join(_errors(exc))
+    row = meeting.attendances.select_related("member").get(member_id=member_id)
+    response = render(
+        request,
+        "meetings/_attendance_row.html",
+        {
+            "meeting": meeting,
+            "a": row,
+            "error": error,
+            "statuses": [
+                (s.value, s.label) for s in AttendanceStatus if s != AttendanceStatus.UNKNOWN
+            ],
+        },
+        status=400 if error else 200,
+    )
+    response["HX-Trigger"] = "attendance-changed"
+    return response
+
+
+@login_required
+def counters_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.meeting_for(request.user, pk)
+    return render(request, "meetings/_counters.html", {"meeting": meeting})
+
+
+@login_required
+@require_POST
+def vote_add(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    form = VoteForm(request.POST)
+    if form.is_valid():
+        votes = [
+            {"kind": v.kind, "title": v.title, "yes": v.yes, "no": v.no, "abstain": v.abstain}
+            for v in meeting.votes.all()
+        ] + [form.cleaned_data]
+        try:
+            services.meeting_record(
+                actor=request.user,
+                meeting=meeting,
+                votes=votes,
+                reason=request.POST.get("reason", ""),
+            )
+        except ValidationError as exc:
+            return render(
+                request,
+                "meetings/record.html",
+                _record_context(request, meeting, vote_form=form, errors=_errors(exc)),
+                status=400,
+            )
+        messages.success(request, "表决情况已记录。")
+        return redirect("meetings:record", pk=meeting.pk)
+    return render(
+        request,
+        "meetings/record.html",
+        _record_context(request, meeting, vote_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.attachment_add(
+                actor=request.user,
+                meeting=meeting,
+                upload=form.cleaned_data["file"],
+                kind=form.cleaned_data["kind"],
+            )
+        except ValidationError as exc:
+            return render(
+                request,
+                "meetings/record.html",
+                _record_context(request, meeting, errors=_errors(exc)),
+                status=400,
+            )
+        messages.success(request, "附件已上传。")
+        return redirect("meetings:record", pk=meeting.pk)
+    return render(
+        request,
+        "meetings/record.html",
+        _record_context(request, meeting, errors=["请选择要上传的文件。"]),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def submit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    try:
+        services.meeting_submit(actor=request.user, meeting=meeting)
+    except ValidationError as exc:
+        return render(
+            request,
+            "meetings/record.html",
+            _record_context(request, meeting, errors=_errors(exc)),
+            status=400,
+        )
+    messages.success(request, "已报送上级党组织。")
+    return redirect("meetings:detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    meeting = selectors.meeting_for(request.user, pk, "superior")
+    form = ReviewForm(request.POST)
+    form.is_valid()
+    comment = form.cleaned_data.get("comment", "")
+    try:
+        if action == "accept":
+            services.meeting_accept(actor=request.user, meeting=meeting, comment=comment)
+            messages.success(request, "已审核通过。")
+        else:
+            services.meeting_return(actor=request.user, meeting=meeting, comment=comment)
+            messages.success(request, "已退回。")
+    except ValidationError as exc:
+        ctx = _detail_context(request, meeting)
+        ctx["errors"] = _errors(exc)
+        return render(request, "meetings/detail.html", ctx, status=400)
+    return redirect("meetings:detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    try:
+        services.meeting_cancel(
+            actor=request.user, meeting=meeting, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        ctx = _detail_context(request, meeting)
+        ctx["errors"] = _errors(exc)
+        return render(request, "meetings/detail.html", ctx, status=400)
+    messages.success(request, "会议已取消。")
+    return redirect(f"{reverse('meetings:calendar')}?branch={meeting.branch_id}")
+
+
+def _detail_context(request, meeting):
+    meeting = selectors.meeting_detail(meeting)
+    return {
+        "meeting": meeting,
+        "can_write": can(request.user, "branch_write", meeting.branch),
+        "can_review": can(request.user, "superior", meeting.branch),
+        "review_form": ReviewForm(),
+        "locked": meeting.state in LOCKED_STATES,
+        "absent": [a for a in meeting.attendances.all() if a.status in ("leave", "absent")],
+    }
+
+
+@login_required
+def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The meeting as a printable 会议记录."""
+    meeting = selectors.meeting_for(request.user, pk)
+    return render(request, "meetings/detail.html", _detail_context(request, meeting))
+
+
+@login_required
+def review_list(request: HttpRequest) -> HttpResponse:
+    """Records across the user's subtree with filters (state, kind, flags, org)."""
+    require_capability(request.user, "view")
+    state = request.GET.get("state", MeetingState.SUBMITTED)
+    if state not in MeetingState.values and state != "":
+        state = MeetingState.SUBMITTED
+    kind = request.GET.get("kind") if request.GET.get("kind") in MeetingKind.values else None
+    flagged = {"1": True, "0": False}.get(request.GET.get("flagged", ""))
+    org = org_for(request.user, request.GET["org"]) if request.GET.get("org") else None
+    qs = selectors.review_queue(
+        request.user, state=state or None, kind=kind, flagged=flagged, org=org
+    )
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "meetings/review.html",
+        {
+            "page": page,
+            "state": state,
+            "kind": kind or "",
+            "flagged": request.GET.get("flagged", ""),
+            "org": org,
+            "states": MeetingState.choices,
+            "kinds": MeetingKind.choices,
+            "flag_codes": FlagCode,
+            "query": request.GET.copy(),
+        },
+    )
+
+
+@login_required
+def compliance_view(request: HttpRequest) -> HttpResponse:
+    """Subtree compliance: share of fully compliant branches per kind and overall, per child."""
+    require_capability(request.user, "view")
+    org = (
+        org_for(request.user, request.GET["org"])
+        if request.GET.get("org")
+        else orgs_visible_to(request.user).order_by("path").first()
+    )
+    if org is None:
+        raise Http404("未找到。")
+    try:
+        period = (
+            Period.parse(request.GET.get("period", ""))
+            if request.GET.get("period")
+            else Period.current(PeriodKind.QUARTER)
+        )
+        if period.kind == PeriodKind.MONTH:
+            period = Period.containing(PeriodKind.QUARTER, period.start)
+    except ValueError:
+        period = Period.current(PeriodKind.QUARTER)
+    sub = selectors.compliance_for_subtree(org, period)
+    kinds = [k for k in MeetingKind if sub.total and k.value in sub.total.per_kind]
+    periods = [period.previous().previous(), period.previous(), period]
+    return render(
+        request,
+        "meetings/compliance.html",
+        {
+            "org": org,
+            "period": period,
+            "sub": sub,
+            "kinds": kinds,
+            "periods": periods,
+            "next": period.next() if period.start <= local_today() else None,
+        },
+    )
