@@ -257,7 +257,7 @@ def city(n_branches: int) -> None:
         # committee setting for 60% of branches; then one quarter of meetings (5-9% skipped)
         cur.execute("""
             INSERT INTO meetings_branchmeetingsetting (branch_id, has_committee, created_at, updated_at)
-            SELECT id, (id % 5) < 3, now(), now() FROM organizations_org WHERE path LIKE %s AND org_type = 'branch'
+            SELECT id, (id %% 5) < 3, now(), now() FROM organizations_org WHERE path LIKE %s AND org_type = 'branch'
         """, [root.path + "%"])
         cur.execute("""
             INSERT INTO meetings_meeting (branch_id, kinds, title, place, starts_at, ends_at, state, planned_at,
