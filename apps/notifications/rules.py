@@ -21,7 +21,7 @@ from django.urls import NoReverseMatch, reverse
 
 from apps.core.periods import add_months, add_years, local_date, local_midnight
 from apps.core.rules import register, rule_value
-from apps.notifications.models import Channel
+from apps.notifications.models import Channel, Reminder
 from apps.notifications.selectors import branch_people, superior_staff
 from apps.notifications.services import Due, reminders_upsert, subject_of
 
@@ -70,6 +70,37 @@ register(
     max_value=6,
 )
 register(
+    "notifications.dues_arrears_months",
+    "1,3,5",
+    "党费欠缴提醒节点（月）",
+    "连续欠缴达到这些月数时提醒（逗号分隔）。连续6个月由党员管理生成待处理事项（DOMAIN §4.2）。",
+    kind=str,
+)
+register(
+    "notifications.dues_secretary_from_months",
+    3,
+    "党费欠缴：从第几个月起同时提醒支部书记",
+    "",
+    min_value=1,
+    max_value=6,
+)
+register(
+    "notifications.development_lead_days",
+    7,
+    "入党谈话时限：提前几天提醒",
+    "收到入党申请书1个月内应派人谈话；在期限前几天提醒支部书记。",
+    min_value=0,
+    max_value=30,
+)
+register(
+    "notifications.development_approval_lead_days",
+    14,
+    "上级审批时限：提前几天提醒",
+    "支部大会决议后上级党委应在3个月内审批；在期限前几天提醒上级和支部。",
+    min_value=0,
+    max_value=60,
+)
+register(
     "notifications.probation_notice_months",
     1,
     "预备期满提醒：提前几个月",
@@ -86,17 +117,25 @@ class ReminderRule:
     key: str
     label: str
     collect: Callable[[dt.datetime], Iterable[Due]] | None = None  # None: written by events only
+    # Checked by the sender right before a delivery goes out: False withdraws it instead of
+    # sending stale news (dues paid overnight while an SMS was held for the quiet hours, ...).
+    still_valid: Callable[[Reminder], bool] | None = None
 
 
 RULES: dict[str, ReminderRule] = {}
 
 
-def reminder_rule(key: str, label: str):
+def reminder_rule(key: str, label: str, still_valid: Callable[[Reminder], bool] | None = None):
     def decorate(collect):
-        RULES[key] = ReminderRule(key=key, label=label, collect=collect)
+        RULES[key] = ReminderRule(key=key, label=label, collect=collect, still_valid=still_valid)
         return collect
 
     return decorate
+
+
+def reminder_still_valid(reminder: Reminder) -> bool:
+    rule = RULES.get(reminder.rule)
+    return rule is None or rule.still_valid is None or bool(rule.still_valid(reminder))
 
 
 def event_rule(key: str, label: str) -> None:
@@ -242,30 +281,35 @@ def term_overdue(now: dt.datetime) -> Iterable[Due]:
 
 
 def probation_end(member) -> dt.date | None:
-    """预备期满日: one year from the branch meeting that admitted the member (DOMAIN §3.2)."""
+    """预备期满日: the member record's own date (kept by the members app, extensions included),
+    else one year from the branch meeting that admitted the member (DOMAIN §3.2)."""
+    if getattr(member, "probation_ends_on", None):
+        return member.probation_ends_on
     return add_years(member.joined_on, 1) if member.joined_on else None
 
 
 @reminder_rule("member.probation_ending", "预备期将满")
 def member_probation_ending(now: dt.datetime) -> Iterable[Due]:
-    from apps.members.models import Member, MemberStatus
+    from django.db.models import Q
+
+    from apps.members.models import PROBATIONARY_STATUSES, Member
 
     today = local_date(now)
     months = int(rule_value("notifications.probation_notice_months"))
+    horizon = add_months(today, months) + dt.timedelta(days=3)
     # Coarse SQL bound, exact check below (month-end clamping makes add_months one-way).
     candidates = (
-        Member.objects.filter(status=MemberStatus.PROBATIONARY, joined_on__isnull=False)
-        .filter(joined_on__lte=add_months(today, months - 12) + dt.timedelta(days=3))
-        .filter(joined_on__gte=add_months(today, -13) - dt.timedelta(days=3))
-        .select_related("branch")
-        .only(
-            "id", "name", "joined_on", "branch__id", "branch__path", "branch__name", "branch__depth"
+        Member.objects.filter(status__in=PROBATIONARY_STATUSES)
+        .filter(
+            Q(probation_ends_on__isnull=False, probation_ends_on__lte=horizon)
+            | Q(probation_ends_on__isnull=True, joined_on__lte=add_months(horizon, -12))
         )
+        .select_related("branch")
     )
     members = []
     for member in candidates:
         end = probation_end(member)
-        if add_months(end, -months) <= today <= add_months(end, 1):
+        if end and add_months(end, -months) <= today <= add_months(end, 1):
             members.append((member, end))
     people = branch_people({m.branch_id: m.branch for m, _ in members}.values())
     for member, end in members:
@@ -281,6 +325,238 @@ def member_probation_ending(now: dt.datetime) -> Iterable[Due]:
             org_id=member.branch_id,
             url=url_for("members:detail", member.pk),
             channels=(Channel.INBOX, Channel.SMS),
+        )
+
+
+@reminder_rule("member.lost_contact", "失联满6个月")
+def member_lost_contact(now: dt.datetime) -> Iterable[Due]:
+    from apps.members.models import MEMBER_STATUSES, ManagementStatus, Member
+    from apps.members.rules import LOST_CONTACT_MONTHS
+
+    today = local_date(now)
+    members = [
+        m
+        for m in Member.objects.filter(
+            status__in=MEMBER_STATUSES,
+            management_status=ManagementStatus.LOST_CONTACT,
+            lost_contact_since__lte=add_months(today, -LOST_CONTACT_MONTHS) + dt.timedelta(days=3),
+        ).select_related("branch")
+        if add_months(m.lost_contact_since, LOST_CONTACT_MONTHS) <= today
+    ]
+    people = branch_people({m.branch_id: m.branch for m in members}.values())
+    for member in members:
+        since = member.lost_contact_since
+        yield Due(
+            rule="member.lost_contact",
+            subject_type="members.member",
+            subject_id=member.pk,
+            occurrence=since.isoformat(),
+            recipient_ids=tuple(people[member.branch_id]),
+            due_at=send_time(add_months(since, LOST_CONTACT_MONTHS)),
+            title=f"党员{member.name}自{cn_date(since)}起失去联系已满6个月",
+            body="多方查找仍无法取得联系的，应按规定研究停止其党籍（DOMAIN §3.3）。",
+            org_id=member.branch_id,
+            level=SEVERITY_DANGER,
+            url=url_for("members:detail", member.pk),
+            channels=(Channel.INBOX, Channel.EMAIL),
+        )
+
+
+def _dues_streaks(today: dt.date, lengths: Iterable[int]) -> dict[int, list[tuple[int, dt.date]]]:
+    """{n: [(member id, first unpaid month)]} for members whose run of consecutive unpaid months,
+    counted back from last month, is exactly n months long today."""
+    from django.db.models import Count, F
+
+    from apps.members.models import MEMBER_STATUSES, DuesMonth
+
+    last = add_months(today.replace(day=1), -1)
+    unpaid = DuesMonth.objects.filter(
+        paid__lt=F("expected") - F("waived"), member__status__in=MEMBER_STATUSES
+    )
+    result: dict[int, list[tuple[int, dt.date]]] = {}
+    for n in lengths:
+        window = [add_months(last, -i) for i in range(n)]
+        ids = set(
+            unpaid.filter(month__in=window)
+            .values("member_id")
+            .annotate(c=Count("id"))
+            .filter(c=n)
+            .values_list("member_id", flat=True)
+        )
+        longer = set(
+            unpaid.filter(month=add_months(last, -n), member_id__in=ids).values_list(
+                "member_id", flat=True
+            )
+        )
+        result[n] = [(member_id, window[-1]) for member_id in sorted(ids - longer)]
+    return result
+
+
+def _dues_still_unpaid(reminder: Reminder) -> bool:
+    """The arrears the reminder is about are still unpaid (its first month, at least)."""
+    from django.db.models import F
+
+    from apps.members.models import DuesMonth
+
+    first = dt.date.fromisoformat(reminder.occurrence.split("/")[0] + "-01")
+    return DuesMonth.objects.filter(
+        member_id=reminder.subject_id, month=first, paid__lt=F("expected") - F("waived")
+    ).exists()
+
+
+@reminder_rule("member.dues_arrears", "党费欠缴（1、3、5个月）", still_valid=_dues_still_unpaid)
+def member_dues_arrears(now: dt.datetime) -> Iterable[Due]:
+    from apps.members.models import Member
+
+    today = local_date(now)
+    lengths = [int(x) for x in str(rule_value("notifications.dues_arrears_months")).split(",") if x]
+    streaks = _dues_streaks(today, lengths)
+    ids = {member_id for rows in streaks.values() for member_id, _ in rows}
+    members = {m.pk: m for m in Member.objects.filter(pk__in=ids).select_related("branch")}
+    people = branch_people({m.branch_id: m.branch for m in members.values()}.values())
+    due_at = send_time(today.replace(day=1))
+    secretary_from = int(rule_value("notifications.dues_secretary_from_months"))
+    for n, rows in streaks.items():
+        for member_id, first in rows:
+            member = members[member_id]
+            common = {
+                "rule": "member.dues_arrears",
+                "subject_type": "members.member",
+                "subject_id": member_id,
+                "occurrence": f"{first:%Y-%m}/{n}",
+                "due_at": due_at,
+                "org_id": member.branch_id,
+                "level": SEVERITY_WARNING if n < 5 else SEVERITY_DANGER,
+            }
+            if member.user_id:
+                yield Due(
+                    **common,
+                    recipient_ids=(member.user_id,),
+                    title=f"您自{first.year}年{first.month}月起已有{n}个月未交纳党费",
+                    body="请及时向支部交纳党费；连续6个月不交纳党费的，按自行脱党处理。",
+                    url=url_for("members:me"),
+                    channels=(Channel.INBOX, Channel.SMS),
+                )
+            if n >= secretary_from:
+                yield Due(
+                    **common,
+                    recipient_ids=tuple(people[member.branch_id]),
+                    title=f"党员{member.name}已连续{n}个月未交纳党费",
+                    body=f"自{first.year}年{first.month}月起未交。请谈心谈话、督促交纳。",
+                    url=url_for("members:dues"),
+                    channels=(Channel.INBOX, Channel.EMAIL),
+                )
+
+
+@reminder_rule("member.development_talk", "入党申请后1个月内谈话")
+def member_development_talk(now: dt.datetime) -> Iterable[Due]:
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from apps.members.models import DevelopmentStep, Member, MemberStatus, Step
+    from apps.members.rules import TALK_WITHIN_MONTHS
+
+    today = local_date(now)
+    lead = int(rule_value("notifications.development_lead_days"))
+    applied = DevelopmentStep.objects.filter(member=OuterRef("pk"), step=Step.APPLICATION)
+    talked = DevelopmentStep.objects.filter(member=OuterRef("pk"), step=Step.TALK)
+    horizon = add_months(today + dt.timedelta(days=lead), -TALK_WITHIN_MONTHS) + dt.timedelta(
+        days=3
+    )
+    candidates = (
+        Member.objects.filter(status=MemberStatus.APPLICANT)
+        .annotate(applied_on=Subquery(applied.order_by("-done_on").values("done_on")[:1]))
+        .annotate(talked=Exists(talked))
+        .filter(talked=False, applied_on__isnull=False, applied_on__lte=horizon)
+        .select_related("branch")
+    )
+    rows = []
+    for member in candidates:
+        deadline = add_months(member.applied_on, TALK_WITHIN_MONTHS)
+        if deadline - dt.timedelta(days=lead) <= today:
+            rows.append((member, deadline))
+    people = branch_people({m.branch_id: m.branch for m, _ in rows}.values())
+    for member, deadline in rows:
+        yield Due(
+            rule="member.development_talk",
+            subject_type="members.member",
+            subject_id=member.pk,
+            occurrence=deadline.isoformat(),
+            recipient_ids=tuple(people[member.branch_id]),
+            due_at=send_time(deadline - dt.timedelta(days=lead)),
+            title=f"入党申请人{member.name}应于{cn_date(deadline)}前完成谈话",
+            body=f"{cn_date(member.applied_on)}递交入党申请书，党组织应在1个月内派人谈话。",
+            org_id=member.branch_id,
+            level=SEVERITY_WARNING,
+            url=url_for("members:detail", member.pk),
+            channels=(Channel.INBOX, Channel.SMS),
+        )
+
+
+@reminder_rule("member.development_approval", "上级党委3个月内审批")
+def member_development_approval(now: dt.datetime) -> Iterable[Due]:
+    from django.db.models import F, OuterRef, Q, Subquery
+
+    from apps.members.models import (
+        PROBATIONARY_STATUSES,
+        DevelopmentStep,
+        Member,
+        MemberStatus,
+        Step,
+    )
+    from apps.members.rules import APPROVAL_MONTHS
+
+    today = local_date(now)
+    lead = int(rule_value("notifications.development_approval_lead_days"))
+    # Meetings on or before this day have their approval deadline within the lead time.
+    latest_meeting = add_months(today + dt.timedelta(days=lead), -APPROVAL_MONTHS) + dt.timedelta(
+        days=3
+    )
+
+    def last_step(step):
+        return Subquery(
+            DevelopmentStep.objects.filter(member=OuterRef("pk"), step=step)
+            .order_by("-done_on")
+            .values("done_on")[:1]
+        )
+
+    admission = (
+        Member.objects.filter(status=MemberStatus.CANDIDATE)
+        .annotate(
+            meeting=last_step(Step.ADMISSION_MEETING), approved=last_step(Step.ADMISSION_APPROVAL)
+        )
+        .filter(meeting__isnull=False, meeting__lte=latest_meeting, approved__isnull=True)
+    )
+    confirmation = (
+        Member.objects.filter(status__in=PROBATIONARY_STATUSES)
+        .annotate(
+            meeting=last_step(Step.CONFIRMATION_MEETING),
+            approved=last_step(Step.CONFIRMATION_APPROVAL),
+        )
+        .filter(meeting__isnull=False, meeting__lte=latest_meeting)
+        .filter(Q(approved__isnull=True) | Q(approved__lt=F("meeting")))
+    )
+    rows = []
+    for what, qs in (("接收", admission), ("转正", confirmation)):
+        for member in qs.select_related("branch"):
+            deadline = add_months(member.meeting, APPROVAL_MONTHS)
+            if deadline - dt.timedelta(days=lead) <= today:
+                rows.append((what, member, deadline))
+    branches = {m.branch_id: m.branch for _, m, _ in rows}.values()
+    people, staff = branch_people(branches), superior_staff(branches)
+    for what, member, deadline in rows:
+        yield Due(
+            rule="member.development_approval",
+            subject_type="members.member",
+            subject_id=member.pk,
+            occurrence=f"{what}:{member.meeting.isoformat()}",
+            recipient_ids=tuple(staff[member.branch_id] + people[member.branch_id]),
+            due_at=send_time(deadline - dt.timedelta(days=lead)),
+            title=f"{member.branch.name}{member.name}的{what}决议应于{cn_date(deadline)}前审批",
+            body=f"支部大会{cn_date(member.meeting)}讨论{what}，上级党委应在3个月内审批。",
+            org_id=member.branch_id,
+            level=SEVERITY_WARNING,
+            url=url_for("members:detail", member.pk),
+            channels=(Channel.INBOX, Channel.EMAIL),
         )
 
 

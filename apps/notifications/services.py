@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -50,6 +50,7 @@ from apps.notifications.sms import sms_backend
 
 logger = logging.getLogger("apps.notifications")
 
+INFLIGHT_STATES = (DeliveryState.QUEUED, DeliveryState.SENDING)
 CHANNEL_DEFAULTS = {Channel.INBOX: True, Channel.EMAIL: True, Channel.SMS: True}
 
 
@@ -222,22 +223,24 @@ def _queue(ids: list[int]) -> None:
     from apps.notifications.tasks import deliver
 
     for delivery_id in ids:
-        deliver.delay_on_commit(delivery_id)
+        deliver.apply_async_on_commit((delivery_id,), queue=conf.QUEUE)
 
 
 def deliveries_dispatch(*, now: dt.datetime | None = None, batch: int | None = None) -> int:
     """Claim due pending deliveries (FOR UPDATE SKIP LOCKED, so several dispatchers never take
-    the same row), mark them queued, and queue one send task per row when the claim commits."""
+    the same row), mark them queued, and queue one send task per row when the claim commits.
+    At most NOTIFICATIONS_MAX_IN_FLIGHT rows are queued or sending at any time (back-pressure)."""
     now = now or timezone.now()
     batch = batch or conf.DISPATCH_BATCH
+    room = conf.MAX_IN_FLIGHT - Delivery.objects.filter(state__in=INFLIGHT_STATES).count()
     total = 0
-    while True:
+    while room > 0:
         with transaction.atomic():
             ids = list(
                 Delivery.objects.select_for_update(skip_locked=True)
                 .filter(state=DeliveryState.PENDING, due_at__lte=now)
                 .order_by("due_at", "pk")
-                .values_list("pk", flat=True)[:batch]
+                .values_list("pk", flat=True)[: min(batch, room)]
             )
             if not ids:
                 return total
@@ -246,25 +249,33 @@ def deliveries_dispatch(*, now: dt.datetime | None = None, batch: int | None = N
             )
             _queue(ids)
         total += len(ids)
+        room -= len(ids)
         if len(ids) < batch:
             return total
+    return total
 
 
 def deliveries_requeue_stuck(
     *, now: dt.datetime | None = None, older_than: int | None = None
 ) -> int:
-    """Re-queue deliveries stuck in `queued` (message lost: broker restarted, publisher died)
-    or `sending` (worker killed mid-send) for longer than NOTIFICATIONS_STUCK_AFTER seconds."""
+    """Re-queue deliveries stuck in `queued` for NOTIFICATIONS_STUCK_QUEUED_AFTER seconds
+    (message lost: broker restarted, publisher died after commit) or in `sending` for
+    NOTIFICATIONS_STUCK_AFTER seconds (worker killed mid-send)."""
     now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=older_than if older_than is not None else conf.STUCK_AFTER)
+    sending_cutoff = now - dt.timedelta(
+        seconds=older_than if older_than is not None else conf.STUCK_AFTER
+    )
+    queued_cutoff = now - dt.timedelta(
+        seconds=older_than if older_than is not None else conf.STUCK_QUEUED_AFTER
+    )
     total = 0
     while True:
         with transaction.atomic():
             ids = list(
                 Delivery.objects.select_for_update(skip_locked=True)
                 .filter(
-                    Q(state=DeliveryState.QUEUED, queued_at__lt=cutoff)
-                    | Q(state=DeliveryState.SENDING, sending_since__lt=cutoff)
+                    Q(state=DeliveryState.QUEUED, queued_at__lt=queued_cutoff)
+                    | Q(state=DeliveryState.SENDING, sending_since__lt=sending_cutoff)
                 )
                 .order_by("pk")
                 .values_list("pk", flat=True)[: conf.DISPATCH_BATCH]
@@ -282,22 +293,33 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _claim(delivery_id: int, now: dt.datetime) -> bool:
-    """queued → sending; True only for the one caller whose UPDATE touched the row."""
-    return (
-        Delivery.objects.filter(pk=delivery_id, state=DeliveryState.QUEUED).update(
-            state=DeliveryState.SENDING, sending_since=now, attempts=F("attempts") + 1
+def _claim(delivery_id: int, now: dt.datetime) -> int | None:
+    """queued → sending. Returns the attempt number for the one caller whose conditional UPDATE
+    touched the row; None for everybody else (the row was not queued any more)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE notifications_delivery"
+            " SET state = %s, sending_since = %s, attempts = attempts + 1"
+            " WHERE id = %s AND state = %s RETURNING attempts",
+            [DeliveryState.SENDING, now, delivery_id, DeliveryState.QUEUED],
         )
-        == 1
-    )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def delivery_send(*, delivery_id: int) -> str:
     """Send one delivery. Safe to run any number of times for the same id: only a caller that
     moves the row from `queued` to `sending` sends. Returns what happened (for logs/tests)."""
+    from apps.notifications.rules import reminder_still_valid
+
     delivery = Delivery.objects.select_related("reminder").filter(pk=delivery_id).first()
     if delivery is None or delivery.state != DeliveryState.QUEUED:
         return "skipped"
+    if not reminder_still_valid(delivery.reminder):
+        Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.QUEUED).update(
+            state=DeliveryState.WITHDRAWN, last_error="事项已变化，提醒不再适用"
+        )
+        return "withdrawn"
     if delivery.channel == Channel.INBOX:
         return _send_inbox(delivery)
     return _send_external(delivery)
@@ -310,9 +332,9 @@ def _send_inbox(delivery: Delivery) -> str:
     now = timezone.now()
     reminder = delivery.reminder
     with transaction.atomic():
-        if not _claim(delivery.pk, now):
+        number = _claim(delivery.pk, now)
+        if number is None:
             return "skipped"
-        number = Delivery.objects.filter(pk=delivery.pk).values_list("attempts", flat=True).get()
         InboxItem.objects.create(
             user_id=reminder.recipient_id,
             delivery_id=delivery.pk,
@@ -372,9 +394,9 @@ def _send_external(delivery: Delivery) -> str:
                 state=DeliveryState.PENDING, due_at=release, queued_at=None
             )
             return "held"
-    if not _claim(delivery.pk, now):
+    number = _claim(delivery.pk, now)
+    if number is None:
         return "skipped"
-    number = Delivery.objects.filter(pk=delivery.pk).values_list("attempts", flat=True).get()
     attempt = DeliveryAttempt.objects.create(
         delivery_id=delivery.pk, number=number, started_at=now, worker=_worker_name()
     )
