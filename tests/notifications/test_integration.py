@@ -30,6 +30,11 @@ from apps.notifications.models import (
 from apps.notifications.services import Due, reminders_upsert
 from tests.factories import make_user
 
+# The worker must see committed rows, so this test writes in autocommit mode to the test
+# database instead of inside a rolled-back transaction. It deliberately avoids pytest-django's
+# transactional_db: its flush (TRUNCATE ... CASCADE) would also empty the rows other apps'
+# data migrations created, for the rest of the session and for later --reuse-db sessions.
+# `committed_db` deletes exactly what the test wrote.
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +72,26 @@ def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
 
 
 @pytest.fixture
-def worker(transactional_db, monkeypatch, tmp_path):
+def committed_db(django_db_setup, django_db_blocker):
+    from django.core.cache import cache
+
+    from apps.accounts.models import User
+    from apps.core.models import AuditEntry, RuleSetting
+    from apps.notifications.models import Reminder
+
+    with django_db_blocker.unblock():
+        yield
+        InboxItem.objects.filter(user__username__startswith="itest").delete()
+        Reminder.objects.filter(rule="itest").delete()
+        User.objects.filter(username__startswith="itest").delete()
+        RuleSetting.objects.filter(key__startswith="notifications.sms_quiet").delete()
+        AuditEntry.objects.filter(verb="rule_set", object_id__startswith="notifications.").delete()
+        cache.clear()
+        connection.close()
+
+
+@pytest.fixture
+def worker(committed_db, monkeypatch, tmp_path):
     _redis_or_skip()
     queue = f"notify-itest-{uuid.uuid4().hex[:8]}"
     monkeypatch.setattr(conf, "QUEUE", queue)
@@ -118,60 +142,58 @@ def worker(transactional_db, monkeypatch, tmp_path):
         print((tmp_path / "worker.log").read_text()[-3000:])
 
 
-def test_worker_delivers_inbox_email_and_sms_exactly_once(tree, worker):
+def test_worker_delivers_inbox_email_and_sms_exactly_once(worker):
     from django.utils import timezone
 
-    from apps.accounts.models import Role
+    from apps.core.rules import rule_set
     from apps.notifications import tasks
 
     people = []
     for i in range(5):
-        user = make_user(
-            Role.SECRETARY, tree.branch_a, username=f"itest{i}", email=f"s{i}@example.org"
-        )
+        user = make_user(None, None, username=f"itest{i}", email=f"s{i}@example.org")
         user.set_phone(f"1380000000{i}")
         user.save()
         people.append(user)
-    from apps.core.rules import rule_set
-
     rule_set(key="notifications.sms_quiet_start_hour", value=0)  # no quiet hours whatever the hour
     rule_set(key="notifications.sms_quiet_end_hour", value=0)
-    now = timezone.now()
     reminders_upsert(
         dues=[
             Due(
                 rule="itest",
-                subject_type="organizations.org",
-                subject_id=tree.branch_a.pk,
+                subject_type="itest.item",
+                subject_id=1,
                 occurrence=f"o{n}",
                 recipient_ids=tuple(u.pk for u in people),
-                due_at=now,
+                due_at=timezone.now(),
                 title=f"集成测试提醒{n}",
                 channels=(Channel.INBOX, Channel.EMAIL, Channel.SMS),
             )
             for n in range(6)
         ]
     )
-    expected = Delivery.objects.count()
+    deliveries = Delivery.objects.filter(reminder__rule="itest")
+    expected = deliveries.count()
     assert expected == 90
     # The dispatcher runs in the worker too; it is sent twice, as a double beat would.
     tasks.dispatch.apply_async(queue=conf.QUEUE)
     tasks.dispatch.apply_async(queue=conf.QUEUE)
     _wait_for(
-        lambda: Delivery.objects.filter(state=DeliveryState.SENT).count() == expected,
-        what="all sent",
+        lambda: deliveries.filter(state=DeliveryState.SENT).count() == expected, what="all sent"
     )
     # Messages redelivered after the fact (a broker replay) change nothing.
-    for delivery_id in Delivery.objects.values_list("pk", flat=True)[:20]:
+    for delivery_id in deliveries.values_list("pk", flat=True)[:20]:
         tasks.deliver.apply_async((delivery_id,), queue=conf.QUEUE)
     tasks.dispatch.apply_async(queue=conf.QUEUE)
     _wait_for(lambda: _queue_empty(conf.QUEUE), what="queue drained")
-    assert InboxItem.objects.count() == 30
-    assert InboxItem.objects.values("delivery").distinct().count() == 30
-    sent_attempts = DeliveryAttempt.objects.filter(outcome=AttemptOutcome.SENT)
+    inbox = InboxItem.objects.filter(user__in=people)
+    assert inbox.count() == 30
+    assert inbox.values("delivery").distinct().count() == 30
+    sent_attempts = DeliveryAttempt.objects.filter(
+        delivery__in=deliveries, outcome=AttemptOutcome.SENT
+    )
     assert sent_attempts.count() == expected
     assert sent_attempts.values("delivery").distinct().count() == expected
-    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+    assert not deliveries.exclude(state=DeliveryState.SENT).exists()
     # Email and SMS left the worker once per delivery (console mail backend, logging SMS backend).
     log = worker.log_path.read_text()
     assert log.count("X-Idempotency-Key: dj-delivery-") == 30
