@@ -562,7 +562,7 @@ def member_development_approval(now: dt.datetime) -> Iterable[Due]:
 
 # --- event-driven reminders (called by other apps' services) ----------------------------------
 
-event_rule("report.ready", "季度报告已生成")
+event_rule("reports.ready", "季度报告已生成")  # written by apps.reports.services.report_notify
 
 
 def reminders_report_ready(
@@ -579,7 +579,7 @@ def reminders_report_ready(
     return reminders_upsert(
         dues=[
             Due(
-                rule="report.ready",
+                rule="reports.ready",
                 subject_type=subject_type,
                 subject_id=subject_id,
                 occurrence="ready",
