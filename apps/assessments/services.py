@@ -303,6 +303,7 @@ def cycle_advance(*, actor, cycle: Cycle, to_phase: str, cutoff: dt.date | None 
         )
     if to_phase == CyclePhase.PUBLISHED:
         _stars(actor=actor, cycle=cycle, reason=f"{cycle.name}结果公布，按得分评定")
+    original.phase, original.published_on = cycle.phase, cycle.published_on
     audit_log(
         actor=actor,
         action=AuditAction.UPDATE,

@@ -160,6 +160,7 @@ def _ids(orgs: Iterable) -> list[int]:
 
 # --- organizations: terms and committees (live) ---------------------------------------
 
+
 def term_overdue_months(term, cutoff: dt.date) -> int:
     """Months a term is past its deadline at `cutoff` (the organizations app's own rule:
     `term_status(...).overdue`); -1 when it is not overdue."""
@@ -329,21 +330,21 @@ def _committee_incomplete(orgs, cycle, cutoff):
 
 @source("members.probation_overdue", "发展党员时限违规（预备期满未按期转正）", "人")
 def _probation_overdue(orgs, cycle, cutoff):
-    """A probationary member whose year (or the one extension, up to a further year) ended
-    before the cut-off and who is still probationary (DOMAIN §3.2)."""
+    """A probationary member whose probation (`probation_ends_on`, kept by the members app
+    including an extension; else one year from joining) ended before the cut-off and who is
+    still probationary (DOMAIN §3.2)."""
     from apps.members.models import Member, MemberStatus
 
-    out: dict[int, SourceResult] = {}
     rows = Member.objects.filter(
         branch_id__in=_ids(orgs),
         status__in=[MemberStatus.PROBATIONARY, MemberStatus.PROBATION_EXTENDED],
-        joined_on__isnull=False,
     ).order_by("joined_on", "id")
     found: dict[int, list] = defaultdict(list)
     for m in rows:
-        years = 2 if m.status == MemberStatus.PROBATION_EXTENDED else 1
-        due = add_years(m.joined_on, years)
-        if due < cutoff:
+        due = m.probation_ends_on
+        if due is None and m.joined_on is not None:
+            due = add_years(m.joined_on, 2 if m.status == MemberStatus.PROBATION_EXTENDED else 1)
+        if due is not None and due < cutoff:
             found[m.branch_id].append(
                 detail(
                     "members.member",
@@ -353,6 +354,7 @@ def _probation_overdue(orgs, cycle, cutoff):
                     note=f"{m.joined_on} 接收为预备党员，预备期于 {due} 届满，截至 {cutoff} 仍未讨论转正",
                 )
             )
+    out: dict[int, SourceResult] = {}
     for org in orgs:
         rows_out = found.get(org.pk, [])
         out[org.pk] = SourceResult(
@@ -420,6 +422,164 @@ def _duty_review_score(orgs, cycle, cutoff):
     return out
 
 
+# --- members: dues and study hours (live; the members app's tables) ------------------------
+# The members selectors take a user and one branch; a cycle computation covers a whole subtree
+# in a fixed number of queries, so these read the members app's rollup and ledger tables
+# directly (DuesBranchMonth is the rollup the members app keeps on every ledger write).
+
+
+def _dues_months(window: Window) -> tuple[dt.date, dt.date]:
+    """Months whose dues are due by the cut-off: January .. the month before the cut-off's."""
+    first = window.start
+    last = dt.date(window.end.year, window.end.month, 1)
+    return first, add_months(last, -1)
+
+
+@source("members.dues_collection_rate", "党费收缴率", "%")
+def _dues_rate(orgs, cycle, cutoff):
+    from django.db.models import F, Sum
+
+    from apps.members.models import DuesBranchMonth, DuesMonth
+
+    first, last = _dues_months(Window.of(cycle, cutoff))
+    sums = {
+        r["branch_id"]: r
+        for r in DuesBranchMonth.objects.filter(
+            branch_id__in=_ids(orgs), month__gte=first, month__lte=last
+        )
+        .values("branch_id")
+        .annotate(expected=Sum("expected"), paid=Sum("paid"))
+    }
+    short: dict[int, list] = defaultdict(list)
+    for row in (
+        DuesMonth.objects.filter(
+            branch_id__in=_ids(orgs),
+            month__gte=first,
+            month__lte=last,
+            paid__lt=F("expected") - F("waived"),
+        )
+        .select_related("member")
+        .order_by("member__name", "month")[:5000]
+    ):
+        short[row.branch_id].append(
+            detail(
+                "members.member",
+                row.member_id,
+                row.member.name,
+                date=row.month,
+                note=f"{row.month:%Y年%m月} 应交{row.expected - row.waived}元，已交{row.paid}元",
+            )
+        )
+    out = {}
+    for org in orgs:
+        agg = sums.get(org.pk)
+        if not agg or not agg["expected"]:
+            out[org.pk] = SourceResult(Decimal(100), [], explanation="无应交党费记录")
+            continue
+        rate = (Decimal(agg["paid"]) / Decimal(agg["expected"]) * 100).quantize(Decimal("0.01"))
+        rate = min(rate, Decimal(100))
+        out[org.pk] = SourceResult(
+            rate,
+            short.get(org.pk, [])[:100],
+            explanation=f"{first:%Y年%m月}至{last:%m月}应交{agg['expected']}元，实交{agg['paid']}元，收缴率{rate}%",
+        )
+    return out
+
+
+@source("members.dues_arrears", "欠缴党费人数", "人")
+def _dues_arrears(orgs, cycle, cutoff):
+    from django.db.models import F
+
+    from apps.members.models import DuesMonth
+
+    first, last = _dues_months(Window.of(cycle, cutoff))
+    by_member: dict[tuple[int, int], list] = defaultdict(list)
+    names = {}
+    for row in (
+        DuesMonth.objects.filter(
+            branch_id__in=_ids(orgs),
+            month__gte=first,
+            month__lte=last,
+            paid__lt=F("expected") - F("waived"),
+        )
+        .select_related("member")
+        .order_by("month")
+    ):
+        by_member[(row.branch_id, row.member_id)].append(row.month)
+        names[row.member_id] = row.member.name
+    found: dict[int, list] = defaultdict(list)
+    for (branch_id, member_id), months in by_member.items():
+        found[branch_id].append(
+            detail(
+                "members.member",
+                member_id,
+                names[member_id],
+                date=months[0],
+                note=f"欠缴{len(months)}个月：{'、'.join(f'{m:%Y-%m}' for m in months[:12])}",
+            )
+        )
+    out = {}
+    for org in orgs:
+        rows_out = sorted(found.get(org.pk, []), key=lambda d: d["label"])
+        out[org.pk] = SourceResult(
+            Decimal(len(rows_out)),
+            rows_out,
+            explanation=f"{len(rows_out)}人欠缴党费" if rows_out else "",
+        )
+    return out
+
+
+@source("members.study_hours_attainment", "学时达标率", "%")
+def _study_hours(orgs, cycle, cutoff):
+    """Share of party members whose study hours this year reach the requirement (32; 56 for
+    secretaries and committee members, the members app's `study_required`)."""
+    from django.db.models import Sum
+
+    from apps.members.models import Member, StudyRecord
+    from apps.members.selectors import leader_member_ids, study_required
+
+    window = Window.of(cycle, cutoff)
+    members = list(
+        Member.objects.filter(branch_id__in=_ids(orgs))
+        .party_members()
+        .only("id", "name", "branch_id")
+    )
+    ids = [m.pk for m in members]
+    hours = dict(
+        StudyRecord.objects.filter(
+            member_id__in=ids, held_on__gte=window.start, held_on__lte=window.end
+        )
+        .values("member_id")
+        .annotate(h=Sum("hours"))
+        .values_list("member_id", "h")
+    )
+    leaders = leader_member_ids(ids)
+    per_branch: dict[int, list] = defaultdict(list)
+    for m in members:
+        per_branch[m.branch_id].append(m)
+    out = {}
+    for org in orgs:
+        rows = per_branch.get(org.pk, [])
+        if not rows:
+            out[org.pk] = SourceResult(Decimal(100), [], explanation="无党员")
+            continue
+        missing = []
+        for m in sorted(rows, key=lambda m: m.name):
+            need = study_required(m.pk in leaders)
+            got = hours.get(m.pk) or Decimal(0)
+            if got < need:
+                missing.append(
+                    detail("members.member", m.pk, m.name, note=f"学时{got}，要求{need}")
+                )
+        rate = (Decimal(len(rows) - len(missing)) / len(rows) * 100).quantize(Decimal("0.01"))
+        out[org.pk] = SourceResult(
+            rate,
+            missing[:100],
+            explanation=f"{len(rows)}名党员中{len(rows) - len(missing)}人学时达标",
+        )
+    return out
+
+
 # --- waiting for other apps -----------------------------------------------------------
 # Registered now so templates can bind to them; live as soon as the selector exists on main.
 
@@ -440,9 +600,6 @@ _WAITING = [
     ("meetings.secretary_lecture_held", "书记讲党课次数", "次", "meetings"),
     ("meetings.talks_held", "谈心谈话开展次数", "次", "meetings"),
     ("meetings.returned_records", "会议记录被上级退回次数", "次", "meetings"),
-    ("members.dues_collection_rate", "党费收缴率", "%", "members"),
-    ("members.dues_arrears", "欠缴党费人数", "人", "members"),
-    ("members.study_hours_attainment", "学时达标率", "%", "members"),
     ("members.development_violations", "发展党员程序时限违规", "次", "members"),
 ]
 

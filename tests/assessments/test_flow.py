@@ -23,7 +23,7 @@ from apps.assessments.models import (
     StarRating,
     TemplateKind,
 )
-from apps.members.models import MemberStatus
+from apps.members.models import MEMBER_STATUSES, DuesBranchMonth, DuesMonth, Member, MemberStatus, StudyRecord
 from apps.organizations.models import CommitteePosition, Position, Term
 from tests.factories import MemberFactory
 
@@ -32,10 +32,11 @@ TODAY = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def seeded(tree):
+def seeded(tree, users):
     """branch_a: 8 full members, secretary left on 2026-02-10 (vacant since: 9 months at the
     cut-off), one other committee member (committee incomplete), term ended 2025-06-01
-    (overdue), two probationary members past their year, one not yet due."""
+    (overdue), two probationary members past their year, one extended and not yet due; with the
+    `users` fixture's ordinary member, 12 party members."""
     full = [MemberFactory(branch=tree.branch_a) for _ in range(8)]
     sec = CommitteePosition.objects.create(
         org=tree.branch_a, member=full[0], position=Position.SECRETARY, started_on=dt.date(2020, 1, 1),
@@ -50,17 +51,35 @@ def seeded(tree):
                       confirmed_on=None)
         for _ in range(2)
     ]
-    MemberFactory(branch=tree.branch_a, status=MemberStatus.PROBATIONARY, joined_on=dt.date(2026, 1, 10),
-                  confirmed_on=None)
     MemberFactory(branch=tree.branch_a, status=MemberStatus.PROBATION_EXTENDED, joined_on=dt.date(2024, 12, 1),
                   confirmed_on=None)
-    # branch_b: a secretary in office all along and a current term
+    # study hours 2026: 9 of the 12 party members reach their requirement (56 for the committee
+    # member full[1], 32 for the others) → 75 %
+    party = [*full, *late, *Member.objects.filter(branch=tree.branch_a, status__in=MEMBER_STATUSES).exclude(
+        pk__in=[m.pk for m in [*full, *late]])]
+    assert len(party) == 12
+    for m in party[:9]:
+        StudyRecord.objects.create(member=m, course="集中学习", held_on=dt.date(2026, 5, 1), hours=D(56))
+    StudyRecord.objects.create(member=party[9], course="集中学习", held_on=dt.date(2025, 5, 1), hours=D(56))  # last year
+    # dues Jan–Oct 2026 (November is not yet due at the 30 Nov cut-off): two members at 10 元 a
+    # month; full[2] did not pay in Mar, Apr and May → 170 of 200 元 = 85 %, one member in arrears
+    for month in range(1, 11):
+        day = dt.date(2026, month, 1)
+        unpaid = month in (3, 4, 5)
+        DuesMonth.objects.create(member=full[2], branch=tree.branch_a, month=day, expected=D(10),
+                                 paid=D(0) if unpaid else D(10))
+        DuesMonth.objects.create(member=full[3], branch=tree.branch_a, month=day, expected=D(10), paid=D(10))
+        DuesBranchMonth.objects.create(branch=tree.branch_a, month=day, members=2, expected=D(20),
+                                       paid=D(10) if unpaid else D(20), in_arrears=int(unpaid))
+    DuesMonth.objects.create(member=full[2], branch=tree.branch_a, month=dt.date(2026, 11, 1), expected=D(10))
+    # branch_b: a secretary in office all along, a current term, study hours met
     b_member = MemberFactory(branch=tree.branch_b)
+    StudyRecord.objects.create(member=b_member, course="县委党校轮训", held_on=dt.date(2026, 4, 1), hours=D(56))
     CommitteePosition.objects.create(org=tree.branch_b, member=b_member, position=Position.SECRETARY,
                                      started_on=dt.date(2019, 1, 1))
     Term.objects.create(org=tree.branch_b, number=1, elected_on=dt.date(2024, 6, 1), term_years=5,
                         ends_on=dt.date(2029, 6, 1))
-    return {"secretary_position": sec, "term": term, "late": late}
+    return {"secretary_position": sec, "term": term, "late": late, "arrears": full[2]}
 
 
 def items_of(assessment):
@@ -91,6 +110,12 @@ def test_automatic_scores_lose_points_on_the_records_behind_them(tree, county_st
     # two probationary members past their year, 2 points each → 6 - 4 = 2, both named
     assert items["C4"].value == D(2) and items["C4"].points == D(2)
     assert {d["id"] for d in items["C4"].details} == {m.pk for m in seeded["late"]}
+    # dues 85 % → 6 × 0.85; one member in arrears (3 months) → 4 - 1; study 75 % → 4 × 0.75
+    assert (items["C2"].value, items["C2"].points) == (D("85"), D("5.10"))
+    assert (items["C3"].value, items["C3"].points) == (D(1), D(3))
+    assert items["C3"].details[0]["id"] == seeded["arrears"].pk and "欠缴3个月" in items["C3"].details[0]["note"]
+    assert (items["C5"].value, items["C5"].points) == (D(75), D(3))
+    assert len(items["C5"].details) == 3
     # the 12-month veto is not triggered by a 9-month vacancy
     assert items["V2"].value == D(9)
     assert not Computation.objects.get(assessment=a).vetoed
@@ -99,6 +124,7 @@ def test_automatic_scores_lose_points_on_the_records_behind_them(tree, county_st
     # branch_b: secretary in office, term current → full points on the live items
     b = items_of(cycle.assessments.get(org=tree.branch_b))
     assert (b["A1"].points, b["A2"].points, b["A4"].points, b["C4"].points) == (D(4), D(4), D(4), D(6))
+    assert (b["C2"].points, b["C3"].points, b["C5"].points) == (D(6), D(4), D(4))
 
 
 @time_machine.travel(TODAY, tick=False)
@@ -159,9 +185,10 @@ def test_whole_cycle_final_score_grade_publication_and_stars(tree, users, county
     a.refresh_from_db()
     assert a.state == AssessmentState.SELF_SUBMITTED
 
-    # expected, computed independently: 100 + bonus, minus the live deductions (A1 4, A2 4, A4 4, C4 4)
-    # minus the evidence items zeroed (A5 4, D1 6, D2 6, D3 8; bonus items 0) = 60
-    expected = D(100) - 16 - (4 + 6 + 6 + 8)
+    # expected, computed independently: 100, minus the live deductions (A1 4, A2 4, A4 4, C4 4,
+    # C2 0.9, C3 1, C5 1) and the evidence items zeroed (A5 4, D1 6, D2 6, D3 8; bonus 0) = 57.10
+    expected = D(100) - (4 + 4 + 4 + 4) - (D("0.9") + 1 + 1) - (4 + 6 + 6 + 8)
+    assert expected == D("57.1")
     assert a.self_total == expected
 
     svc.cycle_advance(actor=county_staff, cycle=cycle, to_phase=CyclePhase.REVIEW)
@@ -174,7 +201,7 @@ def test_whole_cycle_final_score_grade_publication_and_stars(tree, users, county
                           adjustments={d3.pk: {"points": 6, "reason": "台账基本齐全"}}, comment="")
     a.refresh_from_db()
     assert a.final_score == expected + 6
-    assert expected + 6 == D(66) and a.grade == Grade.AVERAGE
+    assert a.grade == Grade.AVERAGE  # 63.10
     # the others: the reviewer scores every hand item in full
     for other in cycle.assessments.exclude(pk=a.pk):
         adjustments = {k: v | {"reason": "审核认定"} for k, v in fill_entries(other).items()}
@@ -183,7 +210,7 @@ def test_whole_cycle_final_score_grade_publication_and_stars(tree, users, county
     c = cycle.assessments.get(org=tree.branch_c)
     # branch_b: everything in full, bonus 13 capped at 10
     assert b.__class__.objects.get(pk=b.pk).final_score == D(110)
-    # branch_c: no term, no secretary ever (since 2015 founding) → A1 -4, V2 veto (vacant > 12 months)
+    # branch_c: no term, no members, no secretary ever (since 2015) → A1 -4, V2 veto (vacant > 12 months)
     c.refresh_from_db()
     assert c.vetoed and c.grade == Grade.POOR and c.final_score == D(106)
 
@@ -192,7 +219,7 @@ def test_whole_cycle_final_score_grade_publication_and_stars(tree, users, county
     # 3 branches → at most floor(0.3 × 3) = 0 five-star; b (110) is capped to 4; c is vetoed → 2
     assert stars[tree.branch_b.pk].stars == 4 and "五星比例" in stars[tree.branch_b.pk].limited_by
     assert stars[tree.branch_c.pk].stars == 2 and stars[tree.branch_c.pk].by_score == 5
-    assert stars[tree.branch_a.pk].stars == 2  # 66: 60–69 → two stars
+    assert stars[tree.branch_a.pk].stars == 2  # 63.10: 60–69 → two stars
     assert StarChange.objects.filter(rating__cycle=cycle).count() == 3
 
 
