@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from apps.accounts.scope import can, can_see, get_scoped_or_404, path_q, scope_of, scoped
+from apps.accounts.scope import can, can_see, path_q, scope_of, scoped
 from apps.assessments.models import (
     AppealOutcome,
     Assessment,
@@ -289,16 +289,33 @@ def weak_orgs_visible_to(user) -> QuerySet:
     return scoped(WeakOrg.objects.select_related("org"), user, path_field="org__path")
 
 
+def _get(qs, pk):
+    try:
+        return qs.get(pk=int(pk))
+    except (qs.model.DoesNotExist, TypeError, ValueError):
+        raise Http404("未找到。") from None
+
+
 def weak_org_for(user, pk) -> WeakOrg:
-    return get_scoped_or_404(
-        WeakOrg.objects.select_related("org"), user, path_field="org__path", pk=pk
-    )
+    """404 outside the subtree; 403 for a member who sees the branch but may not read it."""
+    weak = _get(WeakOrg.objects.select_related("org"), pk)
+    require_view(user, weak.org)
+    return weak
 
 
 def problem_for(user, pk) -> Problem:
-    return get_scoped_or_404(
-        Problem.objects.select_related("org", "cycle"), user, path_field="org__path", pk=pk
-    )
+    problem = _get(Problem.objects.select_related("org", "cycle"), pk)
+    require_view(user, problem.org)
+    return problem
+
+
+def default_root(user):
+    """The top of the user's `superior` (else `view`) scope: where screening lists start."""
+    scope = scope_of(user)
+    if scope.unrestricted:
+        return Org.objects.filter(depth=1).order_by("path").first()
+    prefixes = scope.paths.get("superior") or scope.paths.get("view") or ()
+    return Org.objects.filter(path__in=list(prefixes)).order_by("path").first() if prefixes else None
 
 
 # --- 软弱涣散 screening ---------------------------------------------------------------------

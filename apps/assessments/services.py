@@ -729,7 +729,7 @@ def appeal_decide(
         .get(pk=appeal.pk)
     )
     assessment = appeal.assessment
-    _require_superior(actor, assessment.cycle)
+    require(actor, "superior", assessment.org)
     if appeal.outcome != AppealOutcome.PENDING:
         raise ValidationError("该申诉已处理。")
     if outcome not in (AppealOutcome.UPHELD, AppealOutcome.REJECTED):
@@ -1071,7 +1071,7 @@ def stars_compute(*, actor, cycle: Cycle) -> list[StarRating]:
 def star_change(*, actor, rating: StarRating, stars: int, reason: str) -> StarRating:
     """动态升降星 during the year, with a reason; caps still apply."""
     rating = StarRating.objects.select_for_update().select_related("cycle", "org").get(pk=rating.pk)
-    _require_superior(actor, rating.cycle)
+    require(actor, "superior", rating.org)
     try:
         stars = int(stars)
     except (TypeError, ValueError):

@@ -120,8 +120,10 @@ def test_appeal_recorded_with_outcome_and_restars(tree, users, county_staff, bra
     appeal = svc.appeal_submit(actor=users.secretary, assessment=a, reason="书记已于9月到任，空缺认定有误")
     with pytest.raises(ValidationError):
         svc.appeal_submit(actor=users.secretary, assessment=a, reason="再次申诉")
+    with pytest.raises(PermissionDenied):  # the branch may appeal, not decide
+        svc.appeal_decide(actor=users.secretary, appeal=appeal, outcome="upheld", response="x", score_after=90)
     with pytest.raises(Http404):
-        svc.appeal_decide(actor=users.staff, appeal=appeal, outcome="upheld", response="x", score_after=90)
+        svc.appeal_decide(actor=users.outsider, appeal=appeal, outcome="upheld", response="x", score_after=90)
     with pytest.raises(ValidationError):
         svc.appeal_decide(actor=county_staff, appeal=appeal, outcome="upheld", response="核实", score_after=None)
     svc.appeal_decide(actor=county_staff, appeal=appeal, outcome="upheld", response="经核实予以调整", score_after="79.5")
