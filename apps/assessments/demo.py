@@ -51,8 +51,7 @@ def seed(ctx) -> None:
     today = ctx.today
 
     # --- 2025: finished and published -----------------------------------------------------
-    c25 = services.cycle_open(actor=kaohe, org=county, year=2025, branch_template=branch_t,
-                              secretary_template=secretary_t, note="对照标准化规范化建设考核评分表，年终逐项考核。")
+    c25 = services.cycle_open(actor=kaohe, org=county, year=2025, branch_template=branch_t, note="对照标准化规范化建设考核评分表，年终逐项考核。")
     services.cycle_task_add(actor=kaohe, cycle=c25, title="全面落实“三会一课”制度", due_on=dt.date(2025, 12, 31))
     services.cycle_task_add(actor=kaohe, cycle=c25, title="完成到期支部换届", due_on=dt.date(2025, 9, 30))
     for ev_user, group in ((kaohe, EvaluatorGroup.COMMITTEE), (pingyi, EvaluatorGroup.REPRESENTATIVE)):
@@ -70,8 +69,9 @@ def seed(ctx) -> None:
         for ev in evaluators:
             services.vote_cast(actor=ev.user, report=report, choice=_choice(rng))
     services.cycle_advance(actor=kaohe, cycle=c25, to_phase=CyclePhase.REVIEW, cutoff=dt.date(2025, 12, 31))
-    for a in c25.assessments.select_related("org"):
-        adjustments = _hand_scores(a, rng)
+    hand = {t.pk: _hand_items(t) for t in (branch_t, secretary_t)}
+    for a in c25.assessments.select_related("org", "template", "cycle"):
+        adjustments = _hand_scores(hand[a.template_id], rng)
         services.assessment_review(actor=kaohe, assessment=a, adjustments=adjustments, comment="经考核组核定。")
     services.cycle_advance(actor=kaohe, cycle=c25, to_phase=CyclePhase.PUBLISHED)
     low = c25.assessments.filter(kind=TemplateKind.BRANCH).order_by("final_score").select_related("org")[:2]
@@ -80,9 +80,13 @@ def seed(ctx) -> None:
                                          description="年终考核得分偏低，基本制度落实不到位", measure="逐月补齐三会一课台账",
                                          due_on=dt.date(2026, 6, 30))
         services.problem_progress_add(actor=kaohe, problem=problem, note="已制定整改方案，正在落实")
-    appealing = c25.assessments.filter(kind=TemplateKind.BRANCH).order_by("final_score").select_related("org")[2]
-    appeal = services.appeal_submit(actor=kaohe, assessment=appealing, reason="书记已于年内到任，书记空缺项认定有误")
-    services.appeal_decide(actor=kaohe, appeal=appeal, outcome="rejected", response="经核实，空缺期超过6个月，维持原结果")
+    shuji = User.objects.filter(username="shuji").first()
+    shuji_branch = RoleGrant.objects.filter(user=shuji, role=Role.SECRETARY).values_list("org_id", flat=True).first()
+    appealing = c25.assessments.filter(kind=TemplateKind.BRANCH, org_id=shuji_branch).first()
+    if appealing is not None:
+        appeal = services.appeal_submit(actor=shuji, assessment=appealing, reason="书记已于年内到任，书记空缺项认定有误")
+        services.appeal_decide(actor=kaohe, appeal=appeal, outcome="rejected",
+                               response="经核实，空缺期超过6个月，维持原结果")
 
     # --- 2026: open (年终自评), interim scores from the mid-year computation ---------------------
     c26 = services.cycle_open(actor=kaohe, org=county, year=2026, branch_template=branch_t,
@@ -139,15 +143,28 @@ def _choice(rng) -> str:
     return rng.choices([Grade.GOOD, Grade.FAIRLY_GOOD, Grade.AVERAGE, Grade.POOR], weights=[5, 3, 1.5, 0.5])[0]
 
 
-def _hand_scores(assessment, rng) -> dict:
-    """Reviewer points for every item without an automatic score: mostly high, some gaps."""
-    card = services.card_for(assessment)
+def _hand_items(template) -> list:
+    """Indicators scored by hand: manual and bonus items, and automatic items whose source
+    is not live yet (the scorecard marks exactly these as 待评 until someone scores them)."""
+    from apps.assessments.models import Indicator, Method
+    from apps.assessments.sources import get_source
+
+    out = []
+    for ind in Indicator.objects.filter(template=template):
+        if ind.method in (Method.MANUAL, Method.BONUS) and not ind.source:
+            out.append(ind)
+        elif ind.method == Method.AUTO and (get_source(ind.source) is None or not get_source(ind.source).available):
+            out.append(ind)
+    return out
+
+
+def _hand_scores(items, rng) -> dict:
+    """Reviewer points for the hand-scored items: mostly high, some gaps, few bonuses."""
     out = {}
-    for line in card.lines:
-        if not line.unscored or line.is_group:
-            continue
-        share = Decimal(str(rng.choice([1, 1, 1, 0.9, 0.75, 0.5]))) if not line.is_bonus else Decimal(
-            str(rng.choice([0, 0, 0, 0.5, 1])))
-        out[line.indicator.pk] = {"points": (line.max_points * share).quantize(Decimal("0.01")),
-                                  "reason": "考核组依据台账核定"}
+    for ind in items:
+        if ind.method == "bonus":
+            share = Decimal(str(rng.choice([0, 0, 0, 0.5, 1])))
+        else:
+            share = Decimal(str(rng.choice([1, 1, 1, 0.9, 0.75, 0.5])))
+        out[ind.pk] = {"points": (ind.max_points * share).quantize(Decimal("0.01")), "reason": "考核组依据台账核定"}
     return out

@@ -273,8 +273,8 @@ def default_cutoff(cycle: Cycle) -> dt.date:
 
 @transaction.atomic
 def cycle_advance(*, actor, cycle: Cycle, to_phase: str, cutoff: dt.date | None = None) -> Cycle:
-    """Move the cycle one phase forward. Entering 年中督查, 年终自评 or 上级考核 computes every
-    automatic score as of the cut-off; publishing needs every branch reviewed and rates stars."""
+    """Move the cycle one phase forward. Entering 年中督查 or 上级考核 computes every automatic
+    score as of the cut-off (during 年终自评 the branch or the superior recomputes on demand); publishing needs every branch reviewed and rates stars."""
     original = cycle
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     _require_superior(actor, cycle)
@@ -295,7 +295,7 @@ def cycle_advance(*, actor, cycle: Cycle, to_phase: str, cutoff: dt.date | None 
     cycle.phase = to_phase
     cycle.save(update_fields=["phase", "published_on", "updated_at"])
     CyclePhaseChange.objects.create(cycle=cycle, from_phase=before, to_phase=to_phase, by=actor)
-    if to_phase in (CyclePhase.MIDTERM, CyclePhase.SELF_ASSESSMENT, CyclePhase.REVIEW):
+    if to_phase in (CyclePhase.MIDTERM, CyclePhase.REVIEW):
         _compute(
             actor=actor,
             assessments=list(cycle.assessments.select_related("org", "template", "cycle")),
@@ -498,10 +498,15 @@ def latest_computation(assessment: Assessment) -> Computation | None:
 
 
 def card_for(
-    assessment: Assessment, *, stage: str = "final", computation: Computation | None = None
+    assessment: Assessment,
+    *,
+    stage: str = "final",
+    computation: Computation | None = None,
+    indicators: list | None = None,
 ) -> scoring.Card:
     """The assembled scorecard (used by services, selectors, pages and the API)."""
-    indicators = list(Indicator.objects.filter(template_id=assessment.template_id))
+    if indicators is None:
+        indicators = list(Indicator.objects.filter(template_id=assessment.template_id))
     comp = computation or latest_computation(assessment)
     computed = {i.indicator_id: i for i in comp.items.all()} if comp else {}
     scores = {}
@@ -627,38 +632,54 @@ def assessment_review(
     require(actor, "superior", assessment.org)
     _require_phase(assessment.cycle, CyclePhase.REVIEW, message="当前不在上级考核阶段。")
     changes: dict[str, Any] = {}
+    indicators = {i.pk: i for i in Indicator.objects.filter(template_id=assessment.template_id)}
+    existing = {s.indicator_id: s for s in Score.objects.filter(assessment=assessment)}
+    to_create, to_update = [], []
     for indicator_id, entry in (adjustments or {}).items():
-        ind = _indicator_of(assessment, indicator_id)
+        try:
+            ind = indicators[int(indicator_id)]
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError({"indicator": ["指标不属于本记分卡。"]}) from None
         if ind.method in (Method.GROUP, Method.VETO):
             raise ValidationError({"indicator": [f"“{ind.code}”不能直接打分。"]})
         points = entry.get("points")
         reason = (entry.get("reason") or "").strip()
-        score, _ = Score.objects.get_or_create(assessment=assessment, indicator=ind)
+        score = existing.get(ind.pk)
+        if score is None:
+            score = Score(assessment=assessment, indicator=ind)
+            to_create.append(score)
+        else:
+            to_update.append(score)
         before = score.review_points
         if points in (None, ""):
             score.review_points = None
             score.review_reason = ""
         else:
-            score.review_points = _dec(
-                points, f"points_{ind.pk}", minimum=Decimal(0), maximum=ind.max_points
-            )
+            score.review_points = _dec(points, f"points_{ind.pk}", minimum=Decimal(0), maximum=ind.max_points)
             if not reason:
                 raise ValidationError({f"reason_{ind.pk}": [f"调整“{ind.code}”的分数须说明理由。"]})
             score.review_reason = reason
-        score.save()
         if before != score.review_points:
             changes[ind.code] = [before, score.review_points]
     veto_ids = {int(v) for v in (vetoes or [])}
-    for ind in Indicator.objects.filter(template_id=assessment.template_id, method=Method.VETO):
+    for ind in indicators.values():
+        if ind.method != Method.VETO:
+            continue
         marked = ind.pk in veto_ids
-        score = Score.objects.filter(assessment=assessment, indicator=ind).first()
-        if marked or score is not None:
-            score = score or Score(assessment=assessment, indicator=ind)
+        score = existing.get(ind.pk)
+        if score is None and marked:
+            score = Score(assessment=assessment, indicator=ind)
+            to_create.append(score)
+        elif score is not None and score not in to_update:
+            to_update.append(score)
+        if score is not None:
             if score.vetoed != marked:
                 changes[ind.code] = [score.vetoed, marked]
             score.vetoed = marked
-            score.save()
-    card = card_for(assessment, stage="final")
+    Score.objects.bulk_create(to_create)
+    if to_update:
+        Score.objects.bulk_update(to_update, ["review_points", "review_reason", "vetoed", "updated_at"])
+    card = card_for(assessment, stage="final", indicators=list(indicators.values()))
     if card.unscored:
         codes = "、".join(
             line.indicator.code for line in card.lines if line.unscored and not line.is_group
