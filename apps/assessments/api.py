@@ -37,14 +37,27 @@ def _d(value):
 
 def template_data(t: Template, *, indicators: bool = False) -> dict:
     data = {
-        "id": t.pk, "name": t.name, "kind": t.kind, "category": t.category, "year": t.year,
-        "is_default": t.is_default, "bonus_cap": _d(t.bonus_cap), "copied_from": t.copied_from_id,
+        "id": t.pk,
+        "name": t.name,
+        "kind": t.kind,
+        "category": t.category,
+        "year": t.year,
+        "is_default": t.is_default,
+        "bonus_cap": _d(t.bonus_cap),
+        "copied_from": t.copied_from_id,
     }
     if indicators:
         data["indicators"] = [
             {
-                "id": i.pk, "parent": i.parent_id, "code": i.code, "name": i.name, "method": i.method,
-                "max_points": _d(i.max_points), "source": i.source, "rule": i.rule, "params": i.params,
+                "id": i.pk,
+                "parent": i.parent_id,
+                "code": i.code,
+                "name": i.name,
+                "method": i.method,
+                "max_points": _d(i.max_points),
+                "source": i.source,
+                "rule": i.rule,
+                "params": i.params,
                 "evidence_required": i.evidence_required,
             }
             for i in t.indicators.order_by("order", "id")
@@ -54,20 +67,37 @@ def template_data(t: Template, *, indicators: bool = False) -> dict:
 
 def cycle_data(c) -> dict:
     return {
-        "id": c.pk, "name": c.name, "year": c.year, "org": {"id": c.org_id, "name": c.org.name},
-        "phase": c.phase, "phase_label": c.get_phase_display(), "branch_template": c.branch_template_id,
-        "secretary_template": c.secretary_template_id, "published_on": c.published_on,
+        "id": c.pk,
+        "name": c.name,
+        "year": c.year,
+        "org": {"id": c.org_id, "name": c.org.name},
+        "phase": c.phase,
+        "phase_label": c.get_phase_display(),
+        "branch_template": c.branch_template_id,
+        "secretary_template": c.secretary_template_id,
+        "published_on": c.published_on,
     }
 
 
 def line_data(line) -> dict:
     return {
-        "indicator": line.indicator.pk, "code": line.indicator.code, "name": line.indicator.name,
-        "method": line.method, "depth": line.depth, "max_points": _d(line.max_points),
-        "points": _d(line.points), "lost": _d(line.lost), "auto_points": _d(line.auto_points),
-        "self_points": _d(line.self_points), "review_points": _d(line.review_points),
-        "review_reason": line.review_reason, "value": _d(line.value), "source_available": line.available,
-        "explanation": line.explanation, "vetoed": line.vetoed, "unscored": line.unscored,
+        "indicator": line.indicator.pk,
+        "code": line.indicator.code,
+        "name": line.indicator.name,
+        "method": line.method,
+        "depth": line.depth,
+        "max_points": _d(line.max_points),
+        "points": _d(line.points),
+        "lost": _d(line.lost),
+        "auto_points": _d(line.auto_points),
+        "self_points": _d(line.self_points),
+        "review_points": _d(line.review_points),
+        "review_reason": line.review_reason,
+        "value": _d(line.value),
+        "source_available": line.available,
+        "explanation": line.explanation,
+        "vetoed": line.vetoed,
+        "unscored": line.unscored,
         "details": [d | {"url": record_url(d)} for d in line.details],
     }
 
@@ -76,21 +106,39 @@ def scorecard_data(view) -> dict:
     a = view.assessment
     comp = view.computation
     return {
-        "id": a.pk, "cycle": a.cycle_id, "org": {"id": a.org_id, "name": a.org.name}, "kind": a.kind,
-        "state": a.state, "stage": view.stage,
+        "id": a.pk,
+        "cycle": a.cycle_id,
+        "org": {"id": a.org_id, "name": a.org.name},
+        "kind": a.kind,
+        "state": a.state,
+        "stage": view.stage,
         "final_score": _d(a.final_score) if view.show_final else None,
         "grade": a.grade if view.show_final else "",
         "vetoed": a.vetoed if view.show_final else view.card.vetoed,
         "self_total": _d(a.self_total),
-        "computation": None if comp is None else {
-            "id": comp.pk, "cutoff": comp.cutoff, "computed_at": comp.computed_at, "total": _d(comp.total),
-            "auto_max": _d(comp.auto_max), "vetoed": comp.vetoed,
+        "computation": None
+        if comp is None
+        else {
+            "id": comp.pk,
+            "cutoff": comp.cutoff,
+            "computed_at": comp.computed_at,
+            "total": _d(comp.total),
+            "auto_max": _d(comp.auto_max),
+            "vetoed": comp.vetoed,
         },
-        "card_total": _d(view.card.total), "base": _d(view.card.base), "bonus": _d(view.card.bonus),
+        "card_total": _d(view.card.total),
+        "base": _d(view.card.base),
+        "bonus": _d(view.card.bonus),
         "lines": [line_data(line) for line in view.card.lines],
         "appeals": [
-            {"id": ap.pk, "reason": ap.reason, "outcome": ap.outcome, "response": ap.response,
-             "score_before": _d(ap.score_before), "score_after": _d(ap.score_after)}
+            {
+                "id": ap.pk,
+                "reason": ap.reason,
+                "outcome": ap.outcome,
+                "response": ap.response,
+                "score_before": _d(ap.score_before),
+                "score_after": _d(ap.score_after),
+            }
             for ap in view.appeals
         ],
     }
@@ -105,19 +153,30 @@ def report_data(user, report) -> dict:
         counts[choice] += 1
     evaluator = services.evaluator_for(user, report.cycle)
     return {
-        "id": report.pk, "cycle": report.cycle_id, "org": {"id": report.org_id, "name": report.org.name},
-        "content": report.content, "submitted_at": report.submitted_at,
-        "score": _d(report.score) if show else None, "grade": report.grade if show else "",
+        "id": report.pk,
+        "cycle": report.cycle_id,
+        "org": {"id": report.org_id, "name": report.org.name},
+        "content": report.content,
+        "submitted_at": report.submitted_at,
+        "score": _d(report.score) if show else None,
+        "grade": report.grade if show else "",
         "votes": counts if show else None,
         "my_vote": report.votes.filter(evaluator=evaluator).values_list("choice", flat=True).first()
-        if evaluator else None,
+        if evaluator
+        else None,
     }
 
 
 def weak_data(w, *, full: bool = False) -> dict:
     data = {
-        "id": w.pk, "org": {"id": w.org_id, "name": w.org.name}, "year": w.year, "reasons": w.reasons,
-        "state": w.state, "leader": w.leader, "plan": w.plan, "closed_on": w.closed_on,
+        "id": w.pk,
+        "org": {"id": w.org_id, "name": w.org.name},
+        "year": w.year,
+        "reasons": w.reasons,
+        "state": w.state,
+        "leader": w.leader,
+        "plan": w.plan,
+        "closed_on": w.closed_on,
     }
     if full:
         data["closing_review"] = w.closing_review
@@ -222,7 +281,9 @@ class ReasonIn(serializers.Serializer):
 class DecideIn(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[AppealOutcome.UPHELD, AppealOutcome.REJECTED])
     response = serializers.CharField()
-    score_after = serializers.DecimalField(max_digits=6, decimal_places=2, required=False, allow_null=True)
+    score_after = serializers.DecimalField(
+        max_digits=6, decimal_places=2, required=False, allow_null=True
+    )
 
 
 class VoteIn(serializers.Serializer):
@@ -276,8 +337,14 @@ def _require_assessment_user(user) -> None:
 
 
 def _entries(rows) -> dict:
-    return {r["indicator"]: {"points": r.get("points"), "comment": r.get("comment", ""), "reason": r.get("reason", "")}
-            for r in rows or []}
+    return {
+        r["indicator"]: {
+            "points": r.get("points"),
+            "comment": r.get("comment", ""),
+            "reason": r.get("reason", ""),
+        }
+        for r in rows or []
+    }
 
 
 # --- views ----------------------------------------------------------------------------------
@@ -319,8 +386,12 @@ class IndicatorDetail(APIView):
             raise Http404("未找到。") from None
         data = IndicatorIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        ind = services.indicator_update(actor=request.user, indicator=indicator, **data.validated_data)
-        return Response({"id": ind.pk, "name": ind.name, "max_points": _d(ind.max_points), "params": ind.params})
+        ind = services.indicator_update(
+            actor=request.user, indicator=indicator, **data.validated_data
+        )
+        return Response(
+            {"id": ind.pk, "name": ind.name, "max_points": _d(ind.max_points), "params": ind.params}
+        )
 
 
 class CycleList(APIView):
@@ -335,9 +406,17 @@ class CycleList(APIView):
         data = _valid(CycleIn, request)
         org = get_org_or_404(request.user, data["org"])
         cycle = services.cycle_open(
-            actor=request.user, org=org, year=data["year"], name=data["name"], note=data["note"],
-            branch_template=_template(data["branch_template"]) if data.get("branch_template") else None,
-            secretary_template=_template(data["secretary_template"]) if data.get("secretary_template") else None,
+            actor=request.user,
+            org=org,
+            year=data["year"],
+            name=data["name"],
+            note=data["note"],
+            branch_template=_template(data["branch_template"])
+            if data.get("branch_template")
+            else None,
+            secretary_template=_template(data["secretary_template"])
+            if data.get("secretary_template")
+            else None,
         )
         return Response(cycle_data(cycle), status=201)
 
@@ -351,15 +430,24 @@ class CycleDetail(APIView):
         rows = selectors.ranking(request.user, cycle)
         data = cycle_data(cycle)
         data["ranking"] = [
-            {"scorecard": r.pk, "org": {"id": r.org_id, "name": r.org.name}, "state": r.state,
-             "score": _d(r.shown_score), "auto_score": _d(r.auto_score), "grade": r.grade if r.shown_score else "",
-             "stars": r.star.stars if r.star else None}
+            {
+                "scorecard": r.pk,
+                "org": {"id": r.org_id, "name": r.org.name},
+                "state": r.state,
+                "score": _d(r.shown_score),
+                "auto_score": _d(r.auto_score),
+                "grade": r.grade if r.shown_score else "",
+                "stars": r.star.stars if r.star else None,
+            }
             for r in rows
         ]
         data["distribution"] = selectors.distribution(rows)
         data["tasks"] = [{"title": t.title, "due_on": t.due_on} for t in cycle.tasks.all()]
         if can(request.user, "superior", cycle.org):
-            data["attention"] = [{"label": i["label"], "count": i["count"]} for i in selectors.attention(request.user, cycle, rows)]
+            data["attention"] = [
+                {"label": i["label"], "count": i["count"]}
+                for i in selectors.attention(request.user, cycle, rows)
+            ]
         return Response(data)
 
 
@@ -376,7 +464,13 @@ class CycleCompute(APIView):
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
         data = _valid(CutoffIn, request)
-        return Response({"computed": services.cycle_compute(actor=request.user, cycle=cycle, cutoff=data.get("cutoff"))})
+        return Response(
+            {
+                "computed": services.cycle_compute(
+                    actor=request.user, cycle=cycle, cutoff=data.get("cutoff")
+                )
+            }
+        )
 
 
 class CycleTasks(APIView):
@@ -393,7 +487,9 @@ class CycleCommitments(APIView):
         cycle = selectors.cycle_for(request.user, pk)
         data = _valid(CommitmentIn, request)
         org = get_org_or_404(request.user, data["org"])
-        item = services.commitment_add(actor=request.user, cycle=cycle, org=org, kind=data["kind"], content=data["content"])
+        item = services.commitment_add(
+            actor=request.user, cycle=cycle, org=org, kind=data["kind"], content=data["content"]
+        )
         return Response({"id": item.pk, "kind": item.kind, "content": item.content}, status=201)
 
 
@@ -417,7 +513,9 @@ class CycleDutyReports(APIView):
         cycle = selectors.cycle_for(request.user, pk)
         data = _valid(DutyReportIn, request)
         org = get_org_or_404(request.user, data["org"])
-        report = services.duty_report_submit(actor=request.user, cycle=cycle, org=org, content=data["content"])
+        report = services.duty_report_submit(
+            actor=request.user, cycle=cycle, org=org, content=data["content"]
+        )
         return Response(report_data(request.user, report), status=201)
 
 
@@ -438,11 +536,20 @@ class CycleStars(APIView):
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
         ratings = services.stars_compute(actor=request.user, cycle=cycle)
-        return Response([
-            {"id": r.pk, "org": r.org_id, "score": _d(r.score), "rank": r.rank, "stars": r.stars,
-             "by_score": r.by_score, "limited_by": r.limited_by}
-            for r in ratings
-        ])
+        return Response(
+            [
+                {
+                    "id": r.pk,
+                    "org": r.org_id,
+                    "score": _d(r.score),
+                    "rank": r.rank,
+                    "stars": r.stars,
+                    "by_score": r.by_score,
+                    "limited_by": r.limited_by,
+                }
+                for r in ratings
+            ]
+        )
 
 
 class ScorecardDetail(APIView):
@@ -459,7 +566,9 @@ class ScorecardCompute(APIView):
     def post(self, request, pk: int):
         assessment = selectors.assessment_for(request.user, pk)
         data = _valid(CutoffIn, request)
-        services.assessment_compute(actor=request.user, assessment=assessment, cutoff=data.get("cutoff"))
+        services.assessment_compute(
+            actor=request.user, assessment=assessment, cutoff=data.get("cutoff")
+        )
         return Response(scorecard_data(selectors.scorecard(request.user, assessment)))
 
 
@@ -468,9 +577,18 @@ class ScorecardSelf(APIView):
     def post(self, request, pk: int):
         assessment = selectors.assessment_for(request.user, pk)
         data = _valid(SelfIn, request)
-        services.assessment_self_assess(actor=request.user, assessment=assessment, entries=_entries(data.get("entries")),
-                                        comment=data["comment"], submit=data["submit"])
-        return Response(scorecard_data(selectors.scorecard(request.user, selectors.assessment_for(request.user, pk))))
+        services.assessment_self_assess(
+            actor=request.user,
+            assessment=assessment,
+            entries=_entries(data.get("entries")),
+            comment=data["comment"],
+            submit=data["submit"],
+        )
+        return Response(
+            scorecard_data(
+                selectors.scorecard(request.user, selectors.assessment_for(request.user, pk))
+            )
+        )
 
 
 class ScorecardReview(APIView):
@@ -478,10 +596,18 @@ class ScorecardReview(APIView):
     def post(self, request, pk: int):
         assessment = selectors.assessment_for(request.user, pk)
         data = _valid(ReviewIn, request)
-        services.assessment_review(actor=request.user, assessment=assessment,
-                                   adjustments=_entries(data.get("adjustments")), vetoes=data["vetoes"],
-                                   comment=data["comment"])
-        return Response(scorecard_data(selectors.scorecard(request.user, selectors.assessment_for(request.user, pk))))
+        services.assessment_review(
+            actor=request.user,
+            assessment=assessment,
+            adjustments=_entries(data.get("adjustments")),
+            vetoes=data["vetoes"],
+            comment=data["comment"],
+        )
+        return Response(
+            scorecard_data(
+                selectors.scorecard(request.user, selectors.assessment_for(request.user, pk))
+            )
+        )
 
 
 class ScorecardEvidence(APIView):
@@ -492,8 +618,13 @@ class ScorecardEvidence(APIView):
         assessment = selectors.assessment_for(request.user, pk)
         require(request.user, "branch_write", assessment.org)
         data = _valid(EvidenceIn, request)
-        ev = services.evidence_add(actor=request.user, assessment=assessment, indicator_id=data["indicator"],
-                                   file=data["file"], note=data["note"])
+        ev = services.evidence_add(
+            actor=request.user,
+            assessment=assessment,
+            indicator_id=data["indicator"],
+            file=data["file"],
+            note=data["note"],
+        )
         return Response({"id": ev.pk, "file": ev.file.url}, status=201)
 
 
@@ -501,7 +632,9 @@ class ScorecardAppeals(APIView):
     @extend_schema(request=ReasonIn, responses=J)
     def post(self, request, pk: int):
         assessment = selectors.assessment_for(request.user, pk)
-        appeal = services.appeal_submit(actor=request.user, assessment=assessment, **_valid(ReasonIn, request))
+        appeal = services.appeal_submit(
+            actor=request.user, assessment=assessment, **_valid(ReasonIn, request)
+        )
         return Response({"id": appeal.pk, "outcome": appeal.outcome}, status=201)
 
 
@@ -515,7 +648,9 @@ class AppealDecide(APIView):
         selectors.assessment_for(request.user, appeal.assessment_id)  # 404 outside the subtree
         data = _valid(DecideIn, request)
         appeal = services.appeal_decide(actor=request.user, appeal=appeal, **data)
-        return Response({"id": appeal.pk, "outcome": appeal.outcome, "score_after": _d(appeal.score_after)})
+        return Response(
+            {"id": appeal.pk, "outcome": appeal.outcome, "score_after": _d(appeal.score_after)}
+        )
 
 
 class DutyReportDetail(APIView):
@@ -542,7 +677,9 @@ class ProblemProgress(APIView):
     def post(self, request, pk: int):
         problem = selectors.problem_for(request.user, pk)
         data = _valid(ProgressIn, request)
-        entry = services.problem_progress_add(actor=request.user, problem=problem, note=data["note"], file=data.get("file"))
+        entry = services.problem_progress_add(
+            actor=request.user, problem=problem, note=data["note"], file=data.get("file")
+        )
         return Response({"id": entry.pk}, status=201)
 
 
@@ -597,11 +734,17 @@ class WeakOrgCandidates(APIView):
             if root is None:
                 return Response([])
         require(request.user, "superior", root)
-        return Response([
-            {"org": {"id": c.org.pk, "name": c.org.name}, "reasons": c.reasons, "designated": c.designated,
-             "details": [d | {"url": record_url(d)} for d in c.details]}
-            for c in selectors.weak_org_candidates(request.user, root)
-        ])
+        return Response(
+            [
+                {
+                    "org": {"id": c.org.pk, "name": c.org.name},
+                    "reasons": c.reasons,
+                    "designated": c.designated,
+                    "details": [d | {"url": record_url(d)} for d in c.details],
+                }
+                for c in selectors.weak_org_candidates(request.user, root)
+            ]
+        )
 
 
 class WeakOrgDetail(APIView):
@@ -616,7 +759,9 @@ class WeakOrgProgress(APIView):
     @extend_schema(request=NoteIn, responses=J)
     def post(self, request, pk: int):
         weak = selectors.weak_org_for(request.user, pk)
-        entry = services.weak_org_progress_add(actor=request.user, weak_org=weak, **_valid(NoteIn, request))
+        entry = services.weak_org_progress_add(
+            actor=request.user, weak_org=weak, **_valid(NoteIn, request)
+        )
         return Response({"id": entry.pk}, status=201)
 
 
@@ -624,7 +769,9 @@ class WeakOrgClose(APIView):
     @extend_schema(request=ReviewTextIn, responses=J)
     def post(self, request, pk: int):
         weak = selectors.weak_org_for(request.user, pk)
-        weak = services.weak_org_close(actor=request.user, weak_org=weak, **_valid(ReviewTextIn, request))
+        weak = services.weak_org_close(
+            actor=request.user, weak_org=weak, **_valid(ReviewTextIn, request)
+        )
         return Response(weak_data(weak, full=True))
 
 
@@ -639,26 +786,76 @@ urlpatterns = [
     path(f"{P}cycles/<int:pk>/advance/", CycleAdvance.as_view(), name="assessments-cycle-advance"),
     path(f"{P}cycles/<int:pk>/compute/", CycleCompute.as_view(), name="assessments-cycle-compute"),
     path(f"{P}cycles/<int:pk>/tasks/", CycleTasks.as_view(), name="assessments-cycle-tasks"),
-    path(f"{P}cycles/<int:pk>/commitments/", CycleCommitments.as_view(), name="assessments-cycle-commitments"),
-    path(f"{P}cycles/<int:pk>/evaluators/", CycleEvaluators.as_view(), name="assessments-cycle-evaluators"),
-    path(f"{P}cycles/<int:pk>/duty-reports/", CycleDutyReports.as_view(), name="assessments-cycle-duty-reports"),
-    path(f"{P}cycles/<int:pk>/problems/", CycleProblems.as_view(), name="assessments-cycle-problems"),
+    path(
+        f"{P}cycles/<int:pk>/commitments/",
+        CycleCommitments.as_view(),
+        name="assessments-cycle-commitments",
+    ),
+    path(
+        f"{P}cycles/<int:pk>/evaluators/",
+        CycleEvaluators.as_view(),
+        name="assessments-cycle-evaluators",
+    ),
+    path(
+        f"{P}cycles/<int:pk>/duty-reports/",
+        CycleDutyReports.as_view(),
+        name="assessments-cycle-duty-reports",
+    ),
+    path(
+        f"{P}cycles/<int:pk>/problems/", CycleProblems.as_view(), name="assessments-cycle-problems"
+    ),
     path(f"{P}cycles/<int:pk>/stars/", CycleStars.as_view(), name="assessments-cycle-stars"),
     path(f"{P}scorecards/<int:pk>/", ScorecardDetail.as_view(), name="assessments-scorecard"),
-    path(f"{P}scorecards/<int:pk>/compute/", ScorecardCompute.as_view(), name="assessments-scorecard-compute"),
-    path(f"{P}scorecards/<int:pk>/self-assessment/", ScorecardSelf.as_view(), name="assessments-scorecard-self"),
-    path(f"{P}scorecards/<int:pk>/review/", ScorecardReview.as_view(), name="assessments-scorecard-review"),
-    path(f"{P}scorecards/<int:pk>/evidence/", ScorecardEvidence.as_view(), name="assessments-scorecard-evidence"),
-    path(f"{P}scorecards/<int:pk>/appeals/", ScorecardAppeals.as_view(), name="assessments-scorecard-appeals"),
+    path(
+        f"{P}scorecards/<int:pk>/compute/",
+        ScorecardCompute.as_view(),
+        name="assessments-scorecard-compute",
+    ),
+    path(
+        f"{P}scorecards/<int:pk>/self-assessment/",
+        ScorecardSelf.as_view(),
+        name="assessments-scorecard-self",
+    ),
+    path(
+        f"{P}scorecards/<int:pk>/review/",
+        ScorecardReview.as_view(),
+        name="assessments-scorecard-review",
+    ),
+    path(
+        f"{P}scorecards/<int:pk>/evidence/",
+        ScorecardEvidence.as_view(),
+        name="assessments-scorecard-evidence",
+    ),
+    path(
+        f"{P}scorecards/<int:pk>/appeals/",
+        ScorecardAppeals.as_view(),
+        name="assessments-scorecard-appeals",
+    ),
     path(f"{P}appeals/<int:pk>/decide/", AppealDecide.as_view(), name="assessments-appeal-decide"),
     path(f"{P}duty-reports/<int:pk>/", DutyReportDetail.as_view(), name="assessments-duty-report"),
-    path(f"{P}duty-reports/<int:pk>/vote/", DutyReportVote.as_view(), name="assessments-duty-report-vote"),
-    path(f"{P}problems/<int:pk>/progress/", ProblemProgress.as_view(), name="assessments-problem-progress"),
+    path(
+        f"{P}duty-reports/<int:pk>/vote/",
+        DutyReportVote.as_view(),
+        name="assessments-duty-report-vote",
+    ),
+    path(
+        f"{P}problems/<int:pk>/progress/",
+        ProblemProgress.as_view(),
+        name="assessments-problem-progress",
+    ),
     path(f"{P}problems/<int:pk>/close/", ProblemClose.as_view(), name="assessments-problem-close"),
     path(f"{P}stars/<int:pk>/change/", StarChangeView.as_view(), name="assessments-star-change"),
     path(f"{P}weak-orgs/", WeakOrgList.as_view(), name="assessments-weak-orgs"),
-    path(f"{P}weak-orgs/candidates/", WeakOrgCandidates.as_view(), name="assessments-weak-candidates"),
+    path(
+        f"{P}weak-orgs/candidates/", WeakOrgCandidates.as_view(), name="assessments-weak-candidates"
+    ),
     path(f"{P}weak-orgs/<int:pk>/", WeakOrgDetail.as_view(), name="assessments-weak-org"),
-    path(f"{P}weak-orgs/<int:pk>/progress/", WeakOrgProgress.as_view(), name="assessments-weak-org-progress"),
-    path(f"{P}weak-orgs/<int:pk>/close/", WeakOrgClose.as_view(), name="assessments-weak-org-close"),
+    path(
+        f"{P}weak-orgs/<int:pk>/progress/",
+        WeakOrgProgress.as_view(),
+        name="assessments-weak-org-progress",
+    ),
+    path(
+        f"{P}weak-orgs/<int:pk>/close/", WeakOrgClose.as_view(), name="assessments-weak-org-close"
+    ),
 ]

@@ -315,7 +315,9 @@ def default_root(user):
     if scope.unrestricted:
         return Org.objects.filter(depth=1).order_by("path").first()
     prefixes = scope.paths.get("superior") or scope.paths.get("view") or ()
-    return Org.objects.filter(path__in=list(prefixes)).order_by("path").first() if prefixes else None
+    return (
+        Org.objects.filter(path__in=list(prefixes)).order_by("path").first() if prefixes else None
+    )
 
 
 # --- 软弱涣散 screening ---------------------------------------------------------------------

@@ -655,7 +655,9 @@ def assessment_review(
             score.review_points = None
             score.review_reason = ""
         else:
-            score.review_points = _dec(points, f"points_{ind.pk}", minimum=Decimal(0), maximum=ind.max_points)
+            score.review_points = _dec(
+                points, f"points_{ind.pk}", minimum=Decimal(0), maximum=ind.max_points
+            )
             if not reason:
                 raise ValidationError({f"reason_{ind.pk}": [f"调整“{ind.code}”的分数须说明理由。"]})
             score.review_reason = reason
@@ -678,7 +680,9 @@ def assessment_review(
             score.vetoed = marked
     Score.objects.bulk_create(to_create)
     if to_update:
-        Score.objects.bulk_update(to_update, ["review_points", "review_reason", "vetoed", "updated_at"])
+        Score.objects.bulk_update(
+            to_update, ["review_points", "review_reason", "vetoed", "updated_at"]
+        )
     card = card_for(assessment, stage="final", indicators=list(indicators.values()))
     if card.unscored:
         codes = "、".join(

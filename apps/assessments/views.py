@@ -66,9 +66,10 @@ def _date(value: str | None) -> dt.date | None:
 
 def _need_reader(user) -> None:
     scope = scope_of(user)
-    if not (scope.has("view") or scope.has("admin_rules")) and not services.Evaluator.objects.filter(
-        user_id=user.pk
-    ).exists():
+    if (
+        not (scope.has("view") or scope.has("admin_rules"))
+        and not services.Evaluator.objects.filter(user_id=user.pk).exists()
+    ):
         raise PermissionDenied("没有权限访问考核评议。")
 
 
@@ -82,16 +83,36 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     cycles = list(selectors.cycles_visible_to(user)[:20])
     mine = [
-        a for a in selectors.assessments_visible_to(user).filter(cycle__in=cycles).order_by("-cycle__year", "org__path")
+        a
+        for a in selectors.assessments_visible_to(user)
+        .filter(cycle__in=cycles)
+        .order_by("-cycle__year", "org__path")
         if can(user, "branch_write", a.org)
     ][:20]
-    superior_orgs = [o for o in orgs_visible_to(user, "superior").filter(depth__lte=3).exclude(org_type__in=[
-        "branch", "joint_branch", "temp_branch", "party_group"])[:10]] if scope_of(user).has("superior") else []
-    return render(request, "assessments/home.html", {
-        "cycles": cycles, "mine": mine, "votes": selectors.reports_to_vote(user),
-        "weak": selectors.weak_summary(user), "superior_orgs": superior_orgs,
-        "templates": Template.objects.all(), "year": local_today().year, "grade_class": GRADE_CLASS,
-    })
+    superior_orgs = (
+        [
+            o
+            for o in orgs_visible_to(user, "superior")
+            .filter(depth__lte=3)
+            .exclude(org_type__in=["branch", "joint_branch", "temp_branch", "party_group"])[:10]
+        ]
+        if scope_of(user).has("superior")
+        else []
+    )
+    return render(
+        request,
+        "assessments/home.html",
+        {
+            "cycles": cycles,
+            "mine": mine,
+            "votes": selectors.reports_to_vote(user),
+            "weak": selectors.weak_summary(user),
+            "superior_orgs": superior_orgs,
+            "templates": Template.objects.all(),
+            "year": local_today().year,
+            "grade_class": GRADE_CLASS,
+        },
+    )
 
 
 @login_required
@@ -103,11 +124,21 @@ def cycle_new(request: HttpRequest) -> HttpResponse:
             year = int(request.POST.get("year", ""))
         except ValueError:
             raise ValidationError({"year": ["请填写年度。"]}) from None
-        branch_t = Template.objects.filter(pk=request.POST.get("branch_template") or 0, kind=TemplateKind.BRANCH).first()
-        sec_t = Template.objects.filter(pk=request.POST.get("secretary_template") or 0, kind=TemplateKind.SECRETARY).first()
-        cycle = services.cycle_open(actor=request.user, org=org, year=year, name=request.POST.get("name", ""),
-                                    branch_template=branch_t, secretary_template=sec_t,
-                                    note=request.POST.get("note", ""))
+        branch_t = Template.objects.filter(
+            pk=request.POST.get("branch_template") or 0, kind=TemplateKind.BRANCH
+        ).first()
+        sec_t = Template.objects.filter(
+            pk=request.POST.get("secretary_template") or 0, kind=TemplateKind.SECRETARY
+        ).first()
+        cycle = services.cycle_open(
+            actor=request.user,
+            org=org,
+            year=year,
+            name=request.POST.get("name", ""),
+            branch_template=branch_t,
+            secretary_template=sec_t,
+            note=request.POST.get("note", ""),
+        )
         request._new = cycle
 
     try:
@@ -128,23 +159,48 @@ def cycle_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     rows = selectors.ranking(user, cycle)
     superior = can(user, "superior", cycle.org)
-    secretary_rows = selectors.ranking(user, cycle, kind=TemplateKind.SECRETARY) if cycle.secretary_template_id else []
+    secretary_rows = (
+        selectors.ranking(user, cycle, kind=TemplateKind.SECRETARY)
+        if cycle.secretary_template_id
+        else []
+    )
     reports = list(selectors.duty_reports_visible_to(user, cycle))
     writable = [r.org for r in rows if can(user, "branch_write", r.org)]
-    next_phase = PHASE_ORDER[cycle.phase_index + 1] if cycle.phase_index + 1 < len(PHASE_ORDER) else None
+    next_phase = (
+        PHASE_ORDER[cycle.phase_index + 1] if cycle.phase_index + 1 < len(PHASE_ORDER) else None
+    )
     problems = selectors.scoped(cycle.problems.select_related("org"), user, path_field="org__path")
-    return render(request, "assessments/cycle.html", {
-        "cycle": cycle, "rows": rows, "secretary_rows": secretary_rows, "superior": superior,
-        "distribution": selectors.distribution(rows), "attention": selectors.attention(user, cycle, rows) if superior else [],
-        "phases": [(p, CyclePhase(p).label, i <= cycle.phase_index) for i, p in enumerate(PHASE_ORDER)],
-        "next_phase": next_phase, "next_label": CyclePhase(next_phase).label if next_phase else "",
-        "tasks": cycle.tasks.all(), "reports": reports, "writable": writable,
-        "commitments": selectors.scoped(cycle.commitments.select_related("org"), user, path_field="org__path"),
-        "commitment_kinds": CommitmentKind.choices, "evaluator_groups": EvaluatorGroup.choices,
-        "evaluators": cycle.evaluators.select_related("user") if superior else [],
-        "problems": problems, "origins": ProblemOrigin.choices, "public": selectors.results_public(user, cycle),
-        "grade_class": GRADE_CLASS, "today": local_today(),
-    })
+    return render(
+        request,
+        "assessments/cycle.html",
+        {
+            "cycle": cycle,
+            "rows": rows,
+            "secretary_rows": secretary_rows,
+            "superior": superior,
+            "distribution": selectors.distribution(rows),
+            "attention": selectors.attention(user, cycle, rows) if superior else [],
+            "phases": [
+                (p, CyclePhase(p).label, i <= cycle.phase_index) for i, p in enumerate(PHASE_ORDER)
+            ],
+            "next_phase": next_phase,
+            "next_label": CyclePhase(next_phase).label if next_phase else "",
+            "tasks": cycle.tasks.all(),
+            "reports": reports,
+            "writable": writable,
+            "commitments": selectors.scoped(
+                cycle.commitments.select_related("org"), user, path_field="org__path"
+            ),
+            "commitment_kinds": CommitmentKind.choices,
+            "evaluator_groups": EvaluatorGroup.choices,
+            "evaluators": cycle.evaluators.select_related("user") if superior else [],
+            "problems": problems,
+            "origins": ProblemOrigin.choices,
+            "public": selectors.results_public(user, cycle),
+            "grade_class": GRADE_CLASS,
+            "today": local_today(),
+        },
+    )
 
 
 @login_required
@@ -154,39 +210,97 @@ def cycle_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     to = reverse("assessments:cycle", args=[cycle.pk])
     post, user = request.POST, request.user
     if action == "advance":
-        return _act(request, to, lambda: services.cycle_advance(
-            actor=user, cycle=cycle, to_phase=post.get("to_phase", ""), cutoff=_date(post.get("cutoff"))),
-            "已进入下一阶段。")
+        return _act(
+            request,
+            to,
+            lambda: services.cycle_advance(
+                actor=user,
+                cycle=cycle,
+                to_phase=post.get("to_phase", ""),
+                cutoff=_date(post.get("cutoff")),
+            ),
+            "已进入下一阶段。",
+        )
     if action == "compute":
-        return _act(request, to, lambda: services.cycle_compute(actor=user, cycle=cycle, cutoff=_date(post.get("cutoff"))),
-                    "已按截止日期重新计算自动评分（保留历次计算）。")
+        return _act(
+            request,
+            to,
+            lambda: services.cycle_compute(
+                actor=user, cycle=cycle, cutoff=_date(post.get("cutoff"))
+            ),
+            "已按截止日期重新计算自动评分（保留历次计算）。",
+        )
     if action == "stars":
-        return _act(request, to, lambda: services.stars_compute(actor=user, cycle=cycle), "已评定星级。")
+        return _act(
+            request, to, lambda: services.stars_compute(actor=user, cycle=cycle), "已评定星级。"
+        )
     if action == "task":
-        return _act(request, to, lambda: services.cycle_task_add(
-            actor=user, cycle=cycle, title=post.get("title", ""), description=post.get("description", ""),
-            due_on=_date(post.get("due_on"))), "已添加部署任务。")
+        return _act(
+            request,
+            to,
+            lambda: services.cycle_task_add(
+                actor=user,
+                cycle=cycle,
+                title=post.get("title", ""),
+                description=post.get("description", ""),
+                due_on=_date(post.get("due_on")),
+            ),
+            "已添加部署任务。",
+        )
     if action == "commitment":
-        return _act(request, to, lambda: services.commitment_add(
-            actor=user, cycle=cycle, org=get_org_or_404(user, post.get("org") or 0), kind=post.get("kind", ""),
-            content=post.get("content", "")), "已登记承诺事项。")
+        return _act(
+            request,
+            to,
+            lambda: services.commitment_add(
+                actor=user,
+                cycle=cycle,
+                org=get_org_or_404(user, post.get("org") or 0),
+                kind=post.get("kind", ""),
+                content=post.get("content", ""),
+            ),
+            "已登记承诺事项。",
+        )
     if action == "evaluator":
+
         def add():
             require(user, "superior", cycle.org)
-            target = User.objects.filter(username=post.get("username", "").strip(), is_active=True).first()
+            target = User.objects.filter(
+                username=post.get("username", "").strip(), is_active=True
+            ).first()
             if target is None:
                 raise ValidationError({"username": ["未找到该用户。"]})
-            services.evaluator_add(actor=user, cycle=cycle, user=target, group=post.get("group", ""))
+            services.evaluator_add(
+                actor=user, cycle=cycle, user=target, group=post.get("group", "")
+            )
+
         return _act(request, to, add, "已添加评议人。")
     if action == "problem":
-        return _act(request, to, lambda: services.problem_raise(
-            actor=user, cycle=cycle, org=get_org_or_404(user, post.get("org") or 0), origin=post.get("origin", ""),
-            description=post.get("description", ""), measure=post.get("measure", ""), due_on=_date(post.get("due_on"))),
-            "已列入问题清单。")
+        return _act(
+            request,
+            to,
+            lambda: services.problem_raise(
+                actor=user,
+                cycle=cycle,
+                org=get_org_or_404(user, post.get("org") or 0),
+                origin=post.get("origin", ""),
+                description=post.get("description", ""),
+                measure=post.get("measure", ""),
+                due_on=_date(post.get("due_on")),
+            ),
+            "已列入问题清单。",
+        )
     if action == "duty_report":
-        return _act(request, to, lambda: services.duty_report_submit(
-            actor=user, cycle=cycle, org=get_org_or_404(user, post.get("org") or 0), content=post.get("content", "")),
-            "述职报告已提交。")
+        return _act(
+            request,
+            to,
+            lambda: services.duty_report_submit(
+                actor=user,
+                cycle=cycle,
+                org=get_org_or_404(user, post.get("org") or 0),
+                content=post.get("content", ""),
+            ),
+            "述职报告已提交。",
+        )
     raise Http404("未找到。")
 
 
@@ -202,12 +316,21 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
         src = get_source(line.indicator.source) if line.indicator.source else None
         line.source_label = src.label if src else ""
     lost = [line for line in view.card.lines if not line.is_group and line.lost and line.lost > 0]
-    return render(request, "assessments/scorecard.html", {
-        "v": view, "a": assessment, "cycle": assessment.cycle, "lost": lost,
-        "lost_total": sum((line.lost for line in lost), Decimal(0)), "grade_class": GRADE_CLASS,
-        "Method": Method, "can_upload": view.can_self_assess,
-        "can_decide": can(request.user, "superior", assessment.org),
-    })
+    return render(
+        request,
+        "assessments/scorecard.html",
+        {
+            "v": view,
+            "a": assessment,
+            "cycle": assessment.cycle,
+            "lost": lost,
+            "lost_total": sum((line.lost for line in lost), Decimal(0)),
+            "grade_class": GRADE_CLASS,
+            "Method": Method,
+            "can_upload": view.can_self_assess,
+            "can_decide": can(request.user, "superior", assessment.org),
+        },
+    )
 
 
 @login_required
@@ -218,33 +341,87 @@ def scorecard_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     post, user = request.POST, request.user
     indicator_ids = [k.split("_", 1)[1] for k in post if k.startswith("points_")]
     if action == "self":
-        entries = {i: {"points": post.get(f"points_{i}", ""), "comment": post.get(f"comment_{i}", "")} for i in indicator_ids}
-        return _act(request, to, lambda: services.assessment_self_assess(
-            actor=user, assessment=assessment, entries=entries, comment=post.get("comment", ""),
-            submit=post.get("submit") == "1"), "自评已提交。" if post.get("submit") == "1" else "自评已保存。")
+        entries = {
+            i: {"points": post.get(f"points_{i}", ""), "comment": post.get(f"comment_{i}", "")}
+            for i in indicator_ids
+        }
+        return _act(
+            request,
+            to,
+            lambda: services.assessment_self_assess(
+                actor=user,
+                assessment=assessment,
+                entries=entries,
+                comment=post.get("comment", ""),
+                submit=post.get("submit") == "1",
+            ),
+            "自评已提交。" if post.get("submit") == "1" else "自评已保存。",
+        )
     if action == "review":
-        entries = {i: {"points": post.get(f"points_{i}", ""), "reason": post.get(f"reason_{i}", "")}
-                   for i in indicator_ids if post.get(f"points_{i}", "") != ""}
-        return _act(request, to, lambda: services.assessment_review(
-            actor=user, assessment=assessment, adjustments=entries, vetoes=post.getlist("veto"),
-            comment=post.get("comment", "")), "已完成考核评定。")
+        entries = {
+            i: {"points": post.get(f"points_{i}", ""), "reason": post.get(f"reason_{i}", "")}
+            for i in indicator_ids
+            if post.get(f"points_{i}", "") != ""
+        }
+        return _act(
+            request,
+            to,
+            lambda: services.assessment_review(
+                actor=user,
+                assessment=assessment,
+                adjustments=entries,
+                vetoes=post.getlist("veto"),
+                comment=post.get("comment", ""),
+            ),
+            "已完成考核评定。",
+        )
     if action == "compute":
-        return _act(request, to, lambda: services.assessment_compute(actor=user, assessment=assessment,
-                                                                     cutoff=_date(post.get("cutoff"))), "已重新计算。")
+        return _act(
+            request,
+            to,
+            lambda: services.assessment_compute(
+                actor=user, assessment=assessment, cutoff=_date(post.get("cutoff"))
+            ),
+            "已重新计算。",
+        )
     if action == "evidence":
-        return _act(request, to, lambda: services.evidence_add(
-            actor=user, assessment=assessment, indicator_id=post.get("indicator"), file=request.FILES.get("file"),
-            note=post.get("note", "")), "佐证材料已上传。")
+        return _act(
+            request,
+            to,
+            lambda: services.evidence_add(
+                actor=user,
+                assessment=assessment,
+                indicator_id=post.get("indicator"),
+                file=request.FILES.get("file"),
+                note=post.get("note", ""),
+            ),
+            "佐证材料已上传。",
+        )
     if action == "appeal":
-        return _act(request, to, lambda: services.appeal_submit(actor=user, assessment=assessment,
-                                                                reason=post.get("reason", "")), "申诉已提交。")
+        return _act(
+            request,
+            to,
+            lambda: services.appeal_submit(
+                actor=user, assessment=assessment, reason=post.get("reason", "")
+            ),
+            "申诉已提交。",
+        )
     if action == "decide":
         appeal = Appeal.objects.filter(pk=post.get("appeal") or 0, assessment=assessment).first()
         if appeal is None:
             raise Http404("未找到。")
-        return _act(request, to, lambda: services.appeal_decide(
-            actor=user, appeal=appeal, outcome=post.get("outcome", ""), response=post.get("response", ""),
-            score_after=post.get("score_after") or None), "申诉已处理。")
+        return _act(
+            request,
+            to,
+            lambda: services.appeal_decide(
+                actor=user,
+                appeal=appeal,
+                outcome=post.get("outcome", ""),
+                response=post.get("response", ""),
+                score_after=post.get("score_after") or None,
+            ),
+            "申诉已处理。",
+        )
     raise Http404("未找到。")
 
 
@@ -256,27 +433,44 @@ def duty_report(request: HttpRequest, pk: int) -> HttpResponse:
     report = selectors.duty_report_for(request.user, pk)
     evaluator = services.evaluator_for(request.user, report.cycle)
     my_vote = report.votes.filter(evaluator=evaluator).first() if evaluator else None
-    show = selectors.results_public(request.user, report.cycle, report.org) or report.secretary_id == request.user.pk
+    show = (
+        selectors.results_public(request.user, report.cycle, report.org)
+        or report.secretary_id == request.user.pk
+    )
     counts = {g: 0 for g in Grade.values}
     for choice in report.votes.values_list("choice", flat=True):
         counts[choice] += 1
-    return render(request, "assessments/duty_report.html", {
-        "report": report, "evaluator": evaluator, "my_vote": my_vote, "show": show,
-        "counts": [(Grade(g).label, n, GRADE_CLASS[g]) for g, n in counts.items()],
-        "choices": [(g, Grade(g).label, GRADE_CLASS[g]) for g in Grade.values],
-        "can_vote": evaluator is not None and my_vote is None and report.cycle.phase not in selectors.PUBLIC_PHASES,
-        "problems": report.cycle.problems.filter(org=report.org) if show else [],
-        "grade_class": GRADE_CLASS,
-    })
+    return render(
+        request,
+        "assessments/duty_report.html",
+        {
+            "report": report,
+            "evaluator": evaluator,
+            "my_vote": my_vote,
+            "show": show,
+            "counts": [(Grade(g).label, n, GRADE_CLASS[g]) for g, n in counts.items()],
+            "choices": [(g, Grade(g).label, GRADE_CLASS[g]) for g in Grade.values],
+            "can_vote": evaluator is not None
+            and my_vote is None
+            and report.cycle.phase not in selectors.PUBLIC_PHASES,
+            "problems": report.cycle.problems.filter(org=report.org) if show else [],
+            "grade_class": GRADE_CLASS,
+        },
+    )
 
 
 @login_required
 @require_POST
 def duty_report_vote(request: HttpRequest, pk: int) -> HttpResponse:
     report = selectors.duty_report_for(request.user, pk)
-    return _act(request, reverse("assessments:duty_report", args=[report.pk]),
-                lambda: services.vote_cast(actor=request.user, report=report, choice=request.POST.get("choice", "")),
-                "投票成功，感谢参与评议。")
+    return _act(
+        request,
+        reverse("assessments:duty_report", args=[report.pk]),
+        lambda: services.vote_cast(
+            actor=request.user, report=report, choice=request.POST.get("choice", "")
+        ),
+        "投票成功，感谢参与评议。",
+    )
 
 
 # --- problems -------------------------------------------------------------------------------
@@ -285,10 +479,16 @@ def duty_report_vote(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def problem(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.problem_for(request.user, pk)
-    return render(request, "assessments/problem.html", {
-        "p": item, "can_progress": can(request.user, "branch_write", item.org) or can(request.user, "superior", item.org),
-        "can_close": can(request.user, "superior", item.org),
-    })
+    return render(
+        request,
+        "assessments/problem.html",
+        {
+            "p": item,
+            "can_progress": can(request.user, "branch_write", item.org)
+            or can(request.user, "superior", item.org),
+            "can_close": can(request.user, "superior", item.org),
+        },
+    )
 
 
 @login_required
@@ -297,11 +497,24 @@ def problem_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     item = selectors.problem_for(request.user, pk)
     to = reverse("assessments:problem", args=[item.pk])
     if action == "progress":
-        return _act(request, to, lambda: services.problem_progress_add(
-            actor=request.user, problem=item, note=request.POST.get("note", ""), file=request.FILES.get("file")),
-            "已记录整改进展。")
+        return _act(
+            request,
+            to,
+            lambda: services.problem_progress_add(
+                actor=request.user,
+                problem=item,
+                note=request.POST.get("note", ""),
+                file=request.FILES.get("file"),
+            ),
+            "已记录整改进展。",
+        )
     if action == "close":
-        return _act(request, to, lambda: services.problem_close(actor=request.user, problem=item), "问题已销号。")
+        return _act(
+            request,
+            to,
+            lambda: services.problem_close(actor=request.user, problem=item),
+            "问题已销号。",
+        )
     raise Http404("未找到。")
 
 
@@ -313,9 +526,17 @@ def star_change(request: HttpRequest, pk: int) -> HttpResponse:
     except StarRating.DoesNotExist:
         raise Http404("未找到。") from None
     selectors.require_view(request.user, rating.org)
-    return _act(request, reverse("assessments:cycle", args=[rating.cycle_id]), lambda: services.star_change(
-        actor=request.user, rating=rating, stars=request.POST.get("stars"), reason=request.POST.get("reason", "")),
-        "星级已调整，变更已记录。")
+    return _act(
+        request,
+        reverse("assessments:cycle", args=[rating.cycle_id]),
+        lambda: services.star_change(
+            actor=request.user,
+            rating=rating,
+            stars=request.POST.get("stars"),
+            reason=request.POST.get("reason", ""),
+        ),
+        "星级已调整，变更已记录。",
+    )
 
 
 # --- 软弱涣散 -------------------------------------------------------------------------------
@@ -332,10 +553,16 @@ def weak_orgs(request: HttpRequest) -> HttpResponse:
     candidates = []
     if root is not None and can(request.user, "superior", root):
         candidates = selectors.weak_org_candidates(request.user, root)
-    return render(request, "assessments/weak_orgs.html", {
-        "root": root, "candidates": candidates, "designated": selectors.weak_orgs_visible_to(request.user),
-        "year": local_today().year,
-    })
+    return render(
+        request,
+        "assessments/weak_orgs.html",
+        {
+            "root": root,
+            "candidates": candidates,
+            "designated": selectors.weak_orgs_visible_to(request.user),
+            "year": local_today().year,
+        },
+    )
 
 
 @login_required
@@ -343,20 +570,37 @@ def weak_orgs(request: HttpRequest) -> HttpResponse:
 def weak_designate(request: HttpRequest) -> HttpResponse:
     post = request.POST
     reasons = [r for r in post.getlist("reasons") if r.strip()] + [
-        line for line in post.get("other", "").splitlines() if line.strip()]
-    return _act(request, reverse("assessments:weak_orgs"), lambda: services.weak_org_designate(
-        actor=request.user, org=get_org_or_404(request.user, post.get("org") or 0), year=int(post.get("year") or 0),
-        reasons=reasons, note=post.get("note", ""), plan=post.get("plan", ""), leader=post.get("leader", "")),
-        "已认定为软弱涣散党组织，请跟进整顿。")
+        line for line in post.get("other", "").splitlines() if line.strip()
+    ]
+    return _act(
+        request,
+        reverse("assessments:weak_orgs"),
+        lambda: services.weak_org_designate(
+            actor=request.user,
+            org=get_org_or_404(request.user, post.get("org") or 0),
+            year=int(post.get("year") or 0),
+            reasons=reasons,
+            note=post.get("note", ""),
+            plan=post.get("plan", ""),
+            leader=post.get("leader", ""),
+        ),
+        "已认定为软弱涣散党组织，请跟进整顿。",
+    )
 
 
 @login_required
 def weak_org(request: HttpRequest, pk: int) -> HttpResponse:
     weak = selectors.weak_org_for(request.user, pk)
-    return render(request, "assessments/weak_org.html", {
-        "w": weak, "superior": can(request.user, "superior", weak.org),
-        "can_progress": can(request.user, "branch_write", weak.org) or can(request.user, "superior", weak.org),
-    })
+    return render(
+        request,
+        "assessments/weak_org.html",
+        {
+            "w": weak,
+            "superior": can(request.user, "superior", weak.org),
+            "can_progress": can(request.user, "branch_write", weak.org)
+            or can(request.user, "superior", weak.org),
+        },
+    )
 
 
 @login_required
@@ -366,15 +610,35 @@ def weak_org_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     to = reverse("assessments:weak_org", args=[weak.pk])
     post = request.POST
     if action == "progress":
-        return _act(request, to, lambda: services.weak_org_progress_add(actor=request.user, weak_org=weak,
-                                                                        note=post.get("note", "")), "已记录整顿进展。")
+        return _act(
+            request,
+            to,
+            lambda: services.weak_org_progress_add(
+                actor=request.user, weak_org=weak, note=post.get("note", "")
+            ),
+            "已记录整顿进展。",
+        )
     if action == "plan":
-        return _act(request, to, lambda: services.weak_org_update(actor=request.user, weak_org=weak,
-                                                                  plan=post.get("plan", ""), leader=post.get("leader", "")),
-                    "整顿方案已保存。")
+        return _act(
+            request,
+            to,
+            lambda: services.weak_org_update(
+                actor=request.user,
+                weak_org=weak,
+                plan=post.get("plan", ""),
+                leader=post.get("leader", ""),
+            ),
+            "整顿方案已保存。",
+        )
     if action == "close":
-        return _act(request, to, lambda: services.weak_org_close(actor=request.user, weak_org=weak,
-                                                                 review=post.get("review", "")), "已验收销号。")
+        return _act(
+            request,
+            to,
+            lambda: services.weak_org_close(
+                actor=request.user, weak_org=weak, review=post.get("review", "")
+            ),
+            "已验收销号。",
+        )
     raise Http404("未找到。")
 
 
@@ -402,10 +666,17 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     walk(None, 0)
     scope = scope_of(request.user)
-    return render(request, "assessments/template.html", {
-        "t": template, "rows": rows, "can_copy": scope.has("superior") or scope.has("admin_rules"),
-        "can_edit": (scope.has("superior") or scope.has("admin_rules")) and not template.is_default,
-    })
+    return render(
+        request,
+        "assessments/template.html",
+        {
+            "t": template,
+            "rows": rows,
+            "can_copy": scope.has("superior") or scope.has("admin_rules"),
+            "can_edit": (scope.has("superior") or scope.has("admin_rules"))
+            and not template.is_default,
+        },
+    )
 
 
 @login_required
@@ -421,8 +692,13 @@ def template_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         holder = {}
 
         def copy():
-            holder["t"] = services.template_copy(actor=request.user, template=template, name=post.get("name", ""),
-                                                 year=int(post["year"]) if post.get("year", "").isdigit() else None)
+            holder["t"] = services.template_copy(
+                actor=request.user,
+                template=template,
+                name=post.get("name", ""),
+                year=int(post["year"]) if post.get("year", "").isdigit() else None,
+            )
+
         response = _act(request, to, copy, "模板已复制，可在副本上修改指标。")
         return redirect("assessments:template", holder["t"].pk) if "t" in holder else response
     if action == "indicator":
@@ -433,8 +709,16 @@ def template_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         for key in ("per", "floor", "threshold", "deduct", "target"):
             if post.get(key, "") != "":
                 params[key] = post[key]
-        return _act(request, to, lambda: services.indicator_update(
-            actor=request.user, indicator=ind, name=post.get("name") or None,
-            max_points=post.get("max_points") or None, params=params), "指标已修改。")
+        return _act(
+            request,
+            to,
+            lambda: services.indicator_update(
+                actor=request.user,
+                indicator=ind,
+                name=post.get("name") or None,
+                max_points=post.get("max_points") or None,
+                params=params,
+            ),
+            "指标已修改。",
+        )
     raise Http404("未找到。")
-

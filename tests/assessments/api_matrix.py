@@ -11,7 +11,9 @@ import datetime as dt
 
 from tests.api_matrix import Case
 
-ALL_SIGNED_IN = {r: 200 for r in ("admin", "staff", "secretary", "committee", "member", "outsider", "nobody")}
+ALL_SIGNED_IN = {
+    r: 200 for r in ("admin", "staff", "secretary", "committee", "member", "outsider", "nobody")
+}
 READERS = {"admin": 200, "staff": 200, "secretary": 200, "committee": 200, "member": 403}
 SUPERIOR_WRITE = {"staff": 201, "admin": 403}
 BRANCH_WRITE = {"secretary": 201, "committee": 201, "staff": 403, "admin": 403, "member": 403}
@@ -28,14 +30,21 @@ def _cycle(world, phase="deployment", secretary=False):
     from apps.assessments.models import PHASE_ORDER
 
     cycle = services.cycle_open(
-        actor=world.users.staff, org=world.tree.town_a, year=2026, branch_template=_default_template(),
+        actor=world.users.staff,
+        org=world.tree.town_a,
+        year=2026,
+        branch_template=_default_template(),
         secretary_template=_default_template("secretary") if secretary else None,
     )
     for p in PHASE_ORDER[1 : PHASE_ORDER.index(phase) + 1]:
         if p == "published":
             _review_all(world, cycle)
-        services.cycle_advance(actor=world.users.staff, cycle=cycle, to_phase=p,
-                               cutoff=dt.date(2026, 1, 1) if p in ("midterm", "self_assessment", "review") else None)
+        services.cycle_advance(
+            actor=world.users.staff,
+            cycle=cycle,
+            to_phase=p,
+            cutoff=dt.date(2026, 1, 1) if p in ("midterm", "self_assessment", "review") else None,
+        )
     return cycle
 
 
@@ -70,7 +79,10 @@ def cycle_path(phase="deployment"):
 
 def cycle_with(phase, data):
     def build(world):
-        return {"path": {"id": _cycle(world, phase).pk}, "data": data(world) if callable(data) else data}
+        return {
+            "path": {"id": _cycle(world, phase).pk},
+            "data": data(world) if callable(data) else data,
+        }
 
     return build
 
@@ -89,7 +101,9 @@ def card_path(phase="deployment", data=None):
 def copied_indicator(world):
     from apps.assessments import services
 
-    copy = services.template_copy(actor=world.users.staff, template=_default_template(), name="副本")
+    copy = services.template_copy(
+        actor=world.users.staff, template=_default_template(), name="副本"
+    )
     return {"path": {"id": copy.indicators.get(code="D1").pk}, "data": {"max_points": "5"}}
 
 
@@ -97,9 +111,13 @@ def report(world, evaluator=None):
     from apps.assessments import services
 
     cycle = _cycle(world, "self_assessment", secretary=True)
-    r = services.duty_report_submit(actor=world.users.secretary, cycle=cycle, org=world.tree.branch_a, content="述职")
+    r = services.duty_report_submit(
+        actor=world.users.secretary, cycle=cycle, org=world.tree.branch_a, content="述职"
+    )
     if evaluator is not None:
-        services.evaluator_add(actor=world.users.staff, cycle=cycle, user=evaluator, group="committee")
+        services.evaluator_add(
+            actor=world.users.staff, cycle=cycle, user=evaluator, group="committee"
+        )
     return r
 
 
@@ -107,7 +125,9 @@ def appeal(world):
     from apps.assessments import services
 
     cycle = _cycle(world, "published")
-    a = services.appeal_submit(actor=world.users.secretary, assessment=_branch_a_card(cycle, world), reason="有误")
+    a = services.appeal_submit(
+        actor=world.users.secretary, assessment=_branch_a_card(cycle, world), reason="有误"
+    )
     return {"path": {"id": a.pk}, "data": {"outcome": "rejected", "response": "维持原结果"}}
 
 
@@ -117,11 +137,20 @@ def problem(world, with_file=False):
     from apps.assessments import services
 
     cycle = _cycle(world)
-    p = services.problem_raise(actor=world.users.staff, cycle=cycle, org=world.tree.branch_a, origin="midterm",
-                               description="主题党日不规范")
+    p = services.problem_raise(
+        actor=world.users.staff,
+        cycle=cycle,
+        org=world.tree.branch_a,
+        origin="midterm",
+        description="主题党日不规范",
+    )
     if with_file:
-        services.problem_progress_add(actor=world.users.secretary, problem=p, note="已整改",
-                                      file=SimpleUploadedFile("a.pdf", b"%PDF"))
+        services.problem_progress_add(
+            actor=world.users.secretary,
+            problem=p,
+            note="已整改",
+            file=SimpleUploadedFile("a.pdf", b"%PDF"),
+        )
     return p
 
 
@@ -130,13 +159,18 @@ def star(world):
 
     cycle = _cycle(world, "published")
     rating = StarRating.objects.get(cycle=cycle, org=world.tree.branch_a)
-    return {"path": {"id": rating.pk}, "data": {"stars": 1 if rating.stars != 1 else 2, "reason": "动态调整"}}
+    return {
+        "path": {"id": rating.pk},
+        "data": {"stars": 1 if rating.stars != 1 else 2, "reason": "动态调整"},
+    }
 
 
 def weak(world, progress=False):
     from apps.assessments import services
 
-    w = services.weak_org_designate(actor=world.users.staff, org=world.tree.branch_a, year=2026, reasons=["书记空缺"])
+    w = services.weak_org_designate(
+        actor=world.users.staff, org=world.tree.branch_a, year=2026, reasons=["书记空缺"]
+    )
     if progress:
         services.weak_org_progress_add(actor=world.users.staff, weak_org=w, note="已选派第一书记")
     return w
@@ -144,94 +178,238 @@ def weak(world, progress=False):
 
 CASES = [
     # templates
-    Case("GET", "/api/v1/assessments/templates/", expect=READERS | {"outsider": 200, "nobody": 403}),
-    Case("GET", "/api/v1/assessments/templates/{id}/", build=lambda w: {"path": {"id": _default_template().pk}},
-         expect=READERS | {"outsider": 200, "nobody": 403}),
-    Case("POST", "/api/v1/assessments/templates/{id}/copy/",
-         build=lambda w: {"path": {"id": _default_template().pk}, "data": {"name": "2027年模板"}},
-         expect={"admin": 201, "staff": 201}, default=403),
-    Case("PATCH", "/api/v1/assessments/indicators/{id}/", build=copied_indicator,
-         expect={"admin": 200, "staff": 200}, default=403),
+    Case(
+        "GET", "/api/v1/assessments/templates/", expect=READERS | {"outsider": 200, "nobody": 403}
+    ),
+    Case(
+        "GET",
+        "/api/v1/assessments/templates/{id}/",
+        build=lambda w: {"path": {"id": _default_template().pk}},
+        expect=READERS | {"outsider": 200, "nobody": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/templates/{id}/copy/",
+        build=lambda w: {"path": {"id": _default_template().pk}, "data": {"name": "2027年模板"}},
+        expect={"admin": 201, "staff": 201},
+        default=403,
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/assessments/indicators/{id}/",
+        build=copied_indicator,
+        expect={"admin": 200, "staff": 200},
+        default=403,
+    ),
     # cycles
-    Case("GET", "/api/v1/assessments/cycles/", build=lambda w: {"path": {}} | ({} if _cycle(w) else {}),
-         expect=ALL_SIGNED_IN),
-    Case("POST", "/api/v1/assessments/cycles/",
-         build=lambda w: {"path": {}, "data": {"org": w.tree.town_a.pk, "year": 2027}}, expect=SUPERIOR_WRITE),
-    Case("POST", "/api/v1/assessments/cycles/", note="bad year",
-         build=lambda w: {"path": {}, "data": {"org": w.tree.town_a.pk, "year": 1900}},
-         expect={"staff": 400, "admin": 403}),
-    Case("GET", "/api/v1/assessments/cycles/{id}/", build=cycle_path(),
-         expect={"admin": 200, "staff": 200, "secretary": 200, "committee": 200}),
-    Case("POST", "/api/v1/assessments/cycles/{id}/advance/", build=cycle_with("deployment", {"to_phase": "midterm"}),
-         expect={"staff": 200, "admin": 403}),
-    Case("POST", "/api/v1/assessments/cycles/{id}/advance/", note="skipping a phase",
-         build=cycle_with("deployment", {"to_phase": "review"}), expect={"staff": 400, "admin": 403}),
-    Case("POST", "/api/v1/assessments/cycles/{id}/compute/", build=cycle_with("midterm", {}),
-         expect={"staff": 200, "admin": 403}),
-    Case("POST", "/api/v1/assessments/cycles/{id}/tasks/", build=cycle_with("deployment", {"title": "开展主题党日"}),
-         expect=SUPERIOR_WRITE),
-    Case("POST", "/api/v1/assessments/cycles/{id}/commitments/",
-         build=cycle_with("deployment", lambda w: {"org": w.tree.branch_a.pk, "kind": "led_project", "content": "领办"}),
-         expect=BRANCH_WRITE | {"member": 404}),
-    Case("POST", "/api/v1/assessments/cycles/{id}/evaluators/",
-         build=cycle_with("deployment", lambda w: {"user": w.users.committee.pk, "group": "representative"}),
-         expect=SUPERIOR_WRITE),
-    Case("POST", "/api/v1/assessments/cycles/{id}/duty-reports/",
-         build=cycle_with("self_assessment", lambda w: {"org": w.tree.branch_a.pk, "content": "述职报告"}),
-         expect=BRANCH_WRITE | {"member": 404}),
-    Case("POST", "/api/v1/assessments/cycles/{id}/problems/",
-         build=cycle_with("midterm", lambda w: {"org": w.tree.branch_a.pk, "origin": "midterm", "description": "问题"}),
-         expect={"staff": 201, "admin": 403, "secretary": 403, "committee": 403}),
-    Case("POST", "/api/v1/assessments/cycles/{id}/stars/", build=cycle_with("review", {}),
-         expect={"staff": 200, "admin": 403}),
+    Case(
+        "GET",
+        "/api/v1/assessments/cycles/",
+        build=lambda w: {"path": {}} | ({} if _cycle(w) else {}),
+        expect=ALL_SIGNED_IN,
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/",
+        build=lambda w: {"path": {}, "data": {"org": w.tree.town_a.pk, "year": 2027}},
+        expect=SUPERIOR_WRITE,
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/",
+        note="bad year",
+        build=lambda w: {"path": {}, "data": {"org": w.tree.town_a.pk, "year": 1900}},
+        expect={"staff": 400, "admin": 403},
+    ),
+    Case(
+        "GET",
+        "/api/v1/assessments/cycles/{id}/",
+        build=cycle_path(),
+        expect={"admin": 200, "staff": 200, "secretary": 200, "committee": 200},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/{id}/advance/",
+        build=cycle_with("deployment", {"to_phase": "midterm"}),
+        expect={"staff": 200, "admin": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/{id}/advance/",
+        note="skipping a phase",
+        build=cycle_with("deployment", {"to_phase": "review"}),
+        expect={"staff": 400, "admin": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/{id}/compute/",
+        build=cycle_with("midterm", {}),
+        expect={"staff": 200, "admin": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/{id}/tasks/",
+        build=cycle_with("deployment", {"title": "开展主题党日"}),
+        expect=SUPERIOR_WRITE,
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/{id}/commitments/",
+        build=cycle_with(
+            "deployment",
+            lambda w: {"org": w.tree.branch_a.pk, "kind": "led_project", "content": "领办"},
+        ),
+        expect=BRANCH_WRITE | {"member": 404},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/{id}/evaluators/",
+        build=cycle_with(
+            "deployment", lambda w: {"user": w.users.committee.pk, "group": "representative"}
+        ),
+        expect=SUPERIOR_WRITE,
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/{id}/duty-reports/",
+        build=cycle_with(
+            "self_assessment", lambda w: {"org": w.tree.branch_a.pk, "content": "述职报告"}
+        ),
+        expect=BRANCH_WRITE | {"member": 404},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/{id}/problems/",
+        build=cycle_with(
+            "midterm",
+            lambda w: {"org": w.tree.branch_a.pk, "origin": "midterm", "description": "问题"},
+        ),
+        expect={"staff": 201, "admin": 403, "secretary": 403, "committee": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/cycles/{id}/stars/",
+        build=cycle_with("review", {}),
+        expect={"staff": 200, "admin": 403},
+    ),
     # scorecards
     Case("GET", "/api/v1/assessments/scorecards/{id}/", build=card_path("midterm"), expect=READERS),
-    Case("POST", "/api/v1/assessments/scorecards/{id}/compute/", build=card_path("midterm", {}),
-         expect={"staff": 200, "secretary": 200, "committee": 200, "admin": 403, "member": 403}),
-    Case("POST", "/api/v1/assessments/scorecards/{id}/self-assessment/",
-         build=card_path("self_assessment", {"entries": [], "comment": "自评"}),
-         expect={"secretary": 200, "committee": 200, "staff": 403, "admin": 403, "member": 403}),
-    Case("POST", "/api/v1/assessments/scorecards/{id}/review/",
-         build=card_path("review", lambda card: {"adjustments": _unscored(card)}),
-         expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403}),
-    Case("POST", "/api/v1/assessments/scorecards/{id}/review/", note="adjustment without reason",
-         build=card_path("review", lambda card: {"adjustments": [e | {"reason": ""} for e in _unscored(card)]}),
-         expect={"staff": 400, "admin": 403, "secretary": 403, "committee": 403, "member": 403}),
-    Case("POST", "/api/v1/assessments/scorecards/{id}/evidence/", note="no file",
-         build=card_path("self_assessment", {"note": "照片"}),
-         expect={"secretary": 400, "committee": 400, "staff": 403, "admin": 403, "member": 403}),
-    Case("POST", "/api/v1/assessments/scorecards/{id}/appeals/", build=card_path("published", {"reason": "有误"}),
-         expect=BRANCH_WRITE),
-    Case("POST", "/api/v1/assessments/appeals/{id}/decide/", build=appeal,
-         expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403}),
+    Case(
+        "POST",
+        "/api/v1/assessments/scorecards/{id}/compute/",
+        build=card_path("midterm", {}),
+        expect={"staff": 200, "secretary": 200, "committee": 200, "admin": 403, "member": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/scorecards/{id}/self-assessment/",
+        build=card_path("self_assessment", {"entries": [], "comment": "自评"}),
+        expect={"secretary": 200, "committee": 200, "staff": 403, "admin": 403, "member": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/scorecards/{id}/review/",
+        build=card_path("review", lambda card: {"adjustments": _unscored(card)}),
+        expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/scorecards/{id}/review/",
+        note="adjustment without reason",
+        build=card_path(
+            "review", lambda card: {"adjustments": [e | {"reason": ""} for e in _unscored(card)]}
+        ),
+        expect={"staff": 400, "admin": 403, "secretary": 403, "committee": 403, "member": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/scorecards/{id}/evidence/",
+        note="no file",
+        build=card_path("self_assessment", {"note": "照片"}),
+        expect={"secretary": 400, "committee": 400, "staff": 403, "admin": 403, "member": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/scorecards/{id}/appeals/",
+        build=card_path("published", {"reason": "有误"}),
+        expect=BRANCH_WRITE,
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/appeals/{id}/decide/",
+        build=appeal,
+        expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403},
+    ),
     # 述职评议
-    Case("GET", "/api/v1/assessments/duty-reports/{id}/", build=lambda w: {"path": {"id": report(w).pk}},
-         expect=READERS),
-    Case("POST", "/api/v1/assessments/duty-reports/{id}/vote/",
-         build=lambda w: {"path": {"id": report(w, evaluator=w.users.staff).pk}, "data": {"choice": "good"}},
-         expect={"staff": 201, "admin": 403, "secretary": 403, "committee": 403, "member": 403}),
+    Case(
+        "GET",
+        "/api/v1/assessments/duty-reports/{id}/",
+        build=lambda w: {"path": {"id": report(w).pk}},
+        expect=READERS,
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/duty-reports/{id}/vote/",
+        build=lambda w: {
+            "path": {"id": report(w, evaluator=w.users.staff).pk},
+            "data": {"choice": "good"},
+        },
+        expect={"staff": 201, "admin": 403, "secretary": 403, "committee": 403, "member": 403},
+    ),
     # problems
-    Case("POST", "/api/v1/assessments/problems/{id}/progress/",
-         build=lambda w: {"path": {"id": problem(w).pk}, "data": {"note": "正在整改"}},
-         expect={"secretary": 201, "committee": 201, "staff": 201, "admin": 403, "member": 403}),
-    Case("POST", "/api/v1/assessments/problems/{id}/close/",
-         build=lambda w: {"path": {"id": problem(w, with_file=True).pk}},
-         expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403}),
-    Case("POST", "/api/v1/assessments/stars/{id}/change/", build=star,
-         expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403}),
+    Case(
+        "POST",
+        "/api/v1/assessments/problems/{id}/progress/",
+        build=lambda w: {"path": {"id": problem(w).pk}, "data": {"note": "正在整改"}},
+        expect={"secretary": 201, "committee": 201, "staff": 201, "admin": 403, "member": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/problems/{id}/close/",
+        build=lambda w: {"path": {"id": problem(w, with_file=True).pk}},
+        expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/stars/{id}/change/",
+        build=star,
+        expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403},
+    ),
     # 软弱涣散
-    Case("GET", "/api/v1/assessments/weak-orgs/", expect=READERS | {"outsider": 200, "nobody": 403}),
-    Case("POST", "/api/v1/assessments/weak-orgs/",
-         build=lambda w: {"path": {}, "data": {"org": w.tree.branch_a.pk, "year": 2026, "reasons": ["书记空缺"]}},
-         expect={"staff": 201, "admin": 403, "secretary": 403, "committee": 403, "member": 403}),
-    Case("GET", "/api/v1/assessments/weak-orgs/candidates/",
-         build=lambda w: {"path": {}, "query": {"org": w.tree.town_a.pk}},
-         expect={"staff": 200, "admin": 403, "member": 403, "nobody": 403}),
-    Case("GET", "/api/v1/assessments/weak-orgs/{id}/", build=lambda w: {"path": {"id": weak(w).pk}}, expect=READERS),
-    Case("POST", "/api/v1/assessments/weak-orgs/{id}/progress/",
-         build=lambda w: {"path": {"id": weak(w).pk}, "data": {"note": "召开专题会"}},
-         expect={"secretary": 201, "committee": 201, "staff": 201, "admin": 403, "member": 403}),
-    Case("POST", "/api/v1/assessments/weak-orgs/{id}/close/",
-         build=lambda w: {"path": {"id": weak(w, progress=True).pk}, "data": {"review": "验收合格"}},
-         expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403}),
+    Case(
+        "GET", "/api/v1/assessments/weak-orgs/", expect=READERS | {"outsider": 200, "nobody": 403}
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/weak-orgs/",
+        build=lambda w: {
+            "path": {},
+            "data": {"org": w.tree.branch_a.pk, "year": 2026, "reasons": ["书记空缺"]},
+        },
+        expect={"staff": 201, "admin": 403, "secretary": 403, "committee": 403, "member": 403},
+    ),
+    Case(
+        "GET",
+        "/api/v1/assessments/weak-orgs/candidates/",
+        build=lambda w: {"path": {}, "query": {"org": w.tree.town_a.pk}},
+        expect={"staff": 200, "admin": 403, "member": 403, "nobody": 403},
+    ),
+    Case(
+        "GET",
+        "/api/v1/assessments/weak-orgs/{id}/",
+        build=lambda w: {"path": {"id": weak(w).pk}},
+        expect=READERS,
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/weak-orgs/{id}/progress/",
+        build=lambda w: {"path": {"id": weak(w).pk}, "data": {"note": "召开专题会"}},
+        expect={"secretary": 201, "committee": 201, "staff": 201, "admin": 403, "member": 403},
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/weak-orgs/{id}/close/",
+        build=lambda w: {"path": {"id": weak(w, progress=True).pk}, "data": {"review": "验收合格"}},
+        expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403},
+    ),
 ]

@@ -23,7 +23,14 @@ from apps.assessments.models import (
     StarRating,
     TemplateKind,
 )
-from apps.members.models import MEMBER_STATUSES, DuesBranchMonth, DuesMonth, Member, MemberStatus, StudyRecord
+from apps.members.models import (
+    MEMBER_STATUSES,
+    DuesBranchMonth,
+    DuesMonth,
+    Member,
+    MemberStatus,
+    StudyRecord,
+)
 from apps.organizations.models import CommitteePosition, Position, Term
 from tests.factories import MemberFactory
 
@@ -39,46 +46,101 @@ def seeded(tree, users):
     `users` fixture's ordinary member, 12 party members."""
     full = [MemberFactory(branch=tree.branch_a) for _ in range(8)]
     sec = CommitteePosition.objects.create(
-        org=tree.branch_a, member=full[0], position=Position.SECRETARY, started_on=dt.date(2020, 1, 1),
+        org=tree.branch_a,
+        member=full[0],
+        position=Position.SECRETARY,
+        started_on=dt.date(2020, 1, 1),
         ended_on=dt.date(2026, 2, 10),
     )
-    CommitteePosition.objects.create(org=tree.branch_a, member=full[1], position=Position.ORGANIZATION,
-                                     started_on=dt.date(2020, 1, 1))
-    term = Term.objects.create(org=tree.branch_a, number=1, elected_on=dt.date(2020, 6, 1), term_years=5,
-                               ends_on=dt.date(2025, 6, 1))
+    CommitteePosition.objects.create(
+        org=tree.branch_a,
+        member=full[1],
+        position=Position.ORGANIZATION,
+        started_on=dt.date(2020, 1, 1),
+    )
+    term = Term.objects.create(
+        org=tree.branch_a,
+        number=1,
+        elected_on=dt.date(2020, 6, 1),
+        term_years=5,
+        ends_on=dt.date(2025, 6, 1),
+    )
     late = [
-        MemberFactory(branch=tree.branch_a, status=MemberStatus.PROBATIONARY, joined_on=dt.date(2025, 3, 1),
-                      confirmed_on=None)
+        MemberFactory(
+            branch=tree.branch_a,
+            status=MemberStatus.PROBATIONARY,
+            joined_on=dt.date(2025, 3, 1),
+            confirmed_on=None,
+        )
         for _ in range(2)
     ]
-    MemberFactory(branch=tree.branch_a, status=MemberStatus.PROBATION_EXTENDED, joined_on=dt.date(2024, 12, 1),
-                  confirmed_on=None)
+    MemberFactory(
+        branch=tree.branch_a,
+        status=MemberStatus.PROBATION_EXTENDED,
+        joined_on=dt.date(2024, 12, 1),
+        confirmed_on=None,
+    )
     # study hours 2026: 9 of the 12 party members reach their requirement (56 for the committee
     # member full[1], 32 for the others) → 75 %
-    party = [*full, *late, *Member.objects.filter(branch=tree.branch_a, status__in=MEMBER_STATUSES).exclude(
-        pk__in=[m.pk for m in [*full, *late]])]
+    party = [
+        *full,
+        *late,
+        *Member.objects.filter(branch=tree.branch_a, status__in=MEMBER_STATUSES).exclude(
+            pk__in=[m.pk for m in [*full, *late]]
+        ),
+    ]
     assert len(party) == 12
     for m in party[:9]:
-        StudyRecord.objects.create(member=m, course="集中学习", held_on=dt.date(2026, 5, 1), hours=D(56))
-    StudyRecord.objects.create(member=party[9], course="集中学习", held_on=dt.date(2025, 5, 1), hours=D(56))  # last year
+        StudyRecord.objects.create(
+            member=m, course="集中学习", held_on=dt.date(2026, 5, 1), hours=D(56)
+        )
+    StudyRecord.objects.create(
+        member=party[9], course="集中学习", held_on=dt.date(2025, 5, 1), hours=D(56)
+    )  # last year
     # dues Jan–Oct 2026 (November is not yet due at the 30 Nov cut-off): two members at 10 元 a
     # month; full[2] did not pay in Mar, Apr and May → 170 of 200 元 = 85 %, one member in arrears
     for month in range(1, 11):
         day = dt.date(2026, month, 1)
         unpaid = month in (3, 4, 5)
-        DuesMonth.objects.create(member=full[2], branch=tree.branch_a, month=day, expected=D(10),
-                                 paid=D(0) if unpaid else D(10))
-        DuesMonth.objects.create(member=full[3], branch=tree.branch_a, month=day, expected=D(10), paid=D(10))
-        DuesBranchMonth.objects.create(branch=tree.branch_a, month=day, members=2, expected=D(20),
-                                       paid=D(10) if unpaid else D(20), in_arrears=int(unpaid))
-    DuesMonth.objects.create(member=full[2], branch=tree.branch_a, month=dt.date(2026, 11, 1), expected=D(10))
+        DuesMonth.objects.create(
+            member=full[2],
+            branch=tree.branch_a,
+            month=day,
+            expected=D(10),
+            paid=D(0) if unpaid else D(10),
+        )
+        DuesMonth.objects.create(
+            member=full[3], branch=tree.branch_a, month=day, expected=D(10), paid=D(10)
+        )
+        DuesBranchMonth.objects.create(
+            branch=tree.branch_a,
+            month=day,
+            members=2,
+            expected=D(20),
+            paid=D(10) if unpaid else D(20),
+            in_arrears=int(unpaid),
+        )
+    DuesMonth.objects.create(
+        member=full[2], branch=tree.branch_a, month=dt.date(2026, 11, 1), expected=D(10)
+    )
     # branch_b: a secretary in office all along, a current term, study hours met
     b_member = MemberFactory(branch=tree.branch_b)
-    StudyRecord.objects.create(member=b_member, course="县委党校轮训", held_on=dt.date(2026, 4, 1), hours=D(56))
-    CommitteePosition.objects.create(org=tree.branch_b, member=b_member, position=Position.SECRETARY,
-                                     started_on=dt.date(2019, 1, 1))
-    Term.objects.create(org=tree.branch_b, number=1, elected_on=dt.date(2024, 6, 1), term_years=5,
-                        ends_on=dt.date(2029, 6, 1))
+    StudyRecord.objects.create(
+        member=b_member, course="县委党校轮训", held_on=dt.date(2026, 4, 1), hours=D(56)
+    )
+    CommitteePosition.objects.create(
+        org=tree.branch_b,
+        member=b_member,
+        position=Position.SECRETARY,
+        started_on=dt.date(2019, 1, 1),
+    )
+    Term.objects.create(
+        org=tree.branch_b,
+        number=1,
+        elected_on=dt.date(2024, 6, 1),
+        term_years=5,
+        ends_on=dt.date(2029, 6, 1),
+    )
     return {"secretary_position": sec, "term": term, "late": late, "arrears": full[2]}
 
 
@@ -88,12 +150,19 @@ def items_of(assessment):
 
 
 def open_cycle(tree, staff, template, secretary_template=None):
-    return svc.cycle_open(actor=staff, org=tree.county, year=2026, branch_template=template,
-                          secretary_template=secretary_template)
+    return svc.cycle_open(
+        actor=staff,
+        org=tree.county,
+        year=2026,
+        branch_template=template,
+        secretary_template=secretary_template,
+    )
 
 
 @time_machine.travel(TODAY, tick=False)
-def test_automatic_scores_lose_points_on_the_records_behind_them(tree, county_staff, seeded, branch_template):
+def test_automatic_scores_lose_points_on_the_records_behind_them(
+    tree, county_staff, seeded, branch_template
+):
     cycle = open_cycle(tree, county_staff, branch_template)
     svc.cycle_advance(actor=county_staff, cycle=cycle, to_phase=CyclePhase.MIDTERM)
     a = cycle.assessments.get(org=tree.branch_a)
@@ -104,7 +173,10 @@ def test_automatic_scores_lose_points_on_the_records_behind_them(tree, county_st
     assert items["A1"].details[0]["id"] == seeded["secretary_position"].pk
     # term ended 2025-06-01, not renewed → -4, detail names the term
     assert items["A2"].points == D(0)
-    assert items["A2"].details[0] == items["A2"].details[0] | {"type": "organizations.term", "id": seeded["term"].pk}
+    assert items["A2"].details[0] == items["A2"].details[0] | {
+        "type": "organizations.term",
+        "id": seeded["term"].pk,
+    }
     # 8 full members, 1 committee member → committee incomplete → -4
     assert items["A4"].points == D(0)
     # two probationary members past their year, 2 points each → 6 - 4 = 2, both named
@@ -113,7 +185,10 @@ def test_automatic_scores_lose_points_on_the_records_behind_them(tree, county_st
     # dues 85 % → 6 × 0.85; one member in arrears (3 months) → 4 - 1; study 75 % → 4 × 0.75
     assert (items["C2"].value, items["C2"].points) == (D("85"), D("5.10"))
     assert (items["C3"].value, items["C3"].points) == (D(1), D(3))
-    assert items["C3"].details[0]["id"] == seeded["arrears"].pk and "欠缴3个月" in items["C3"].details[0]["note"]
+    assert (
+        items["C3"].details[0]["id"] == seeded["arrears"].pk
+        and "欠缴3个月" in items["C3"].details[0]["note"]
+    )
     assert (items["C5"].value, items["C5"].points) == (D(75), D(3))
     assert len(items["C5"].details) == 3
     # the 12-month veto is not triggered by a 9-month vacancy
@@ -123,14 +198,23 @@ def test_automatic_scores_lose_points_on_the_records_behind_them(tree, county_st
     assert items["B1a"].available is False and items["B1a"].points is None
     # branch_b: secretary in office, term current → full points on the live items
     b = items_of(cycle.assessments.get(org=tree.branch_b))
-    assert (b["A1"].points, b["A2"].points, b["A4"].points, b["C4"].points) == (D(4), D(4), D(4), D(6))
+    assert (b["A1"].points, b["A2"].points, b["A4"].points, b["C4"].points) == (
+        D(4),
+        D(4),
+        D(4),
+        D(6),
+    )
     assert (b["C2"].points, b["C3"].points, b["C5"].points) == (D(6), D(4), D(4))
 
 
 @time_machine.travel(TODAY, tick=False)
-def test_recompute_keeps_old_computations_and_uses_the_cutoff(tree, county_staff, seeded, branch_template):
+def test_recompute_keeps_old_computations_and_uses_the_cutoff(
+    tree, county_staff, seeded, branch_template
+):
     cycle = open_cycle(tree, county_staff, branch_template)
-    svc.cycle_advance(actor=county_staff, cycle=cycle, to_phase=CyclePhase.MIDTERM, cutoff=dt.date(2026, 7, 31))
+    svc.cycle_advance(
+        actor=county_staff, cycle=cycle, to_phase=CyclePhase.MIDTERM, cutoff=dt.date(2026, 7, 31)
+    )
     a = cycle.assessments.get(org=tree.branch_a)
     # at 2026-07-31 the vacancy is 5 months: no deduction yet
     assert items_of(a)["A1"].points == D(4)
@@ -139,10 +223,14 @@ def test_recompute_keeps_old_computations_and_uses_the_cutoff(tree, county_staff
     assert items_of(a)["A1"].points == D(0)
     assert Computation.objects.filter(assessment=a).count() == 2
     with pytest.raises(ValidationError):
-        svc.cycle_compute(actor=county_staff, cycle=cycle, cutoff=dt.date(2026, 12, 5))  # after today
+        svc.cycle_compute(
+            actor=county_staff, cycle=cycle, cutoff=dt.date(2026, 12, 5)
+        )  # after today
 
 
-def test_vacancy_boundary_6_months_is_no_deduction_7_is(tree, county_staff, seeded, branch_template):
+def test_vacancy_boundary_6_months_is_no_deduction_7_is(
+    tree, county_staff, seeded, branch_template
+):
     """The A1 rule is “more than six months”: 6 months keeps the points, 7 loses 4."""
     with time_machine.travel(dt.datetime(2026, 8, 10, 10, tzinfo=dt.UTC), tick=False):
         cycle = open_cycle(tree, county_staff, branch_template)
@@ -169,7 +257,9 @@ def fill_entries(assessment, points_for=lambda ind: ind.max_points, only_unscore
 
 
 @time_machine.travel(TODAY, tick=False)
-def test_whole_cycle_final_score_grade_publication_and_stars(tree, users, county_staff, seeded, branch_template):
+def test_whole_cycle_final_score_grade_publication_and_stars(
+    tree, users, county_staff, seeded, branch_template
+):
     cycle = open_cycle(tree, county_staff, branch_template)
     for phase in (CyclePhase.MIDTERM, CyclePhase.SELF_ASSESSMENT):
         svc.cycle_advance(actor=county_staff, cycle=cycle, to_phase=phase)
@@ -177,9 +267,15 @@ def test_whole_cycle_final_score_grade_publication_and_stars(tree, users, county
     # the secretary of branch_a self-assesses: every hand item at full marks except D3 (8 → 5)
     entries = fill_entries(a, lambda ind: D(5) if ind.code == "D3" else ind.max_points)
     with pytest.raises(ValidationError, match="佐证材料"):
-        svc.assessment_self_assess(actor=users.secretary, assessment=a, entries=entries, submit=True)
+        svc.assessment_self_assess(
+            actor=users.secretary, assessment=a, entries=entries, submit=True
+        )
     # zero the evidence-required items instead of uploading files
-    needs = set(Indicator.objects.filter(template=branch_template, evidence_required=True).values_list("pk", flat=True))
+    needs = set(
+        Indicator.objects.filter(template=branch_template, evidence_required=True).values_list(
+            "pk", flat=True
+        )
+    )
     entries = {k: (v | {"points": 0} if k in needs else v) for k, v in entries.items()}
     svc.assessment_self_assess(actor=users.secretary, assessment=a, entries=entries, submit=True)
     a.refresh_from_db()
@@ -197,8 +293,12 @@ def test_whole_cycle_final_score_grade_publication_and_stars(tree, users, county
     d3 = Indicator.objects.get(template=branch_template, code="D3")
     with pytest.raises(ValidationError):  # an adjustment needs a reason
         svc.assessment_review(actor=county_staff, assessment=a, adjustments={d3.pk: {"points": 6}})
-    svc.assessment_review(actor=county_staff, assessment=a,
-                          adjustments={d3.pk: {"points": 6, "reason": "台账基本齐全"}}, comment="")
+    svc.assessment_review(
+        actor=county_staff,
+        assessment=a,
+        adjustments={d3.pk: {"points": 6, "reason": "台账基本齐全"}},
+        comment="",
+    )
     a.refresh_from_db()
     assert a.final_score == expected + 6
     assert a.grade == Grade.AVERAGE  # 63.10
@@ -224,7 +324,9 @@ def test_whole_cycle_final_score_grade_publication_and_stars(tree, users, county
 
 
 @time_machine.travel(TODAY, tick=False)
-def test_phases_only_move_forward_and_only_for_the_superior(tree, users, county_staff, branch_template):
+def test_phases_only_move_forward_and_only_for_the_superior(
+    tree, users, county_staff, branch_template
+):
     with pytest.raises(Http404):
         svc.cycle_open(actor=users.secretary, org=tree.county, year=2026)  # county not visible
     with pytest.raises(PermissionDenied):
@@ -233,7 +335,9 @@ def test_phases_only_move_forward_and_only_for_the_superior(tree, users, county_
     with pytest.raises(ValidationError):
         svc.cycle_advance(actor=county_staff, cycle=cycle, to_phase=CyclePhase.REVIEW)
     with pytest.raises(Http404):
-        svc.cycle_advance(actor=users.staff, cycle=cycle, to_phase=CyclePhase.MIDTERM)  # staff of town_a only
+        svc.cycle_advance(
+            actor=users.staff, cycle=cycle, to_phase=CyclePhase.MIDTERM
+        )  # staff of town_a only
     assert cycle.assessments.filter(kind=TemplateKind.BRANCH).count() == 3
 
 
@@ -243,13 +347,18 @@ def test_open_cycle_scope(tree, users, branch_template):
     with pytest.raises(ValidationError):
         svc.cycle_open(actor=users.staff, org=tree.branch_a, year=2026)
     cycle = svc.cycle_open(actor=users.staff, org=tree.town_a, year=2026)
-    assert set(cycle.assessments.values_list("org_id", flat=True)) == {tree.branch_a.pk, tree.branch_b.pk}
+    assert set(cycle.assessments.values_list("org_id", flat=True)) == {
+        tree.branch_a.pk,
+        tree.branch_b.pk,
+    }
     with pytest.raises(ValidationError, match="已存在"):
         svc.cycle_open(actor=users.staff, org=tree.town_a, year=2026)
 
 
 def test_template_copy_and_edit(users, branch_template):
-    copy = svc.template_copy(actor=users.staff, template=branch_template, name="2027年机关支部考核", year=2027)
+    copy = svc.template_copy(
+        actor=users.staff, template=branch_template, name="2027年机关支部考核", year=2027
+    )
     assert copy.indicators.count() == branch_template.indicators.count()
     b1a = copy.indicators.get(code="B1a")
     assert b1a.parent.template_id == copy.pk and b1a.parent.code == "B1"
@@ -257,6 +366,8 @@ def test_template_copy_and_edit(users, branch_template):
     b1a.refresh_from_db()
     assert b1a.params == {"per": 2, "floor": 0}
     with pytest.raises(ValidationError):
-        svc.indicator_update(actor=users.staff, indicator=branch_template.indicators.get(code="B1a"), params={})
+        svc.indicator_update(
+            actor=users.staff, indicator=branch_template.indicators.get(code="B1a"), params={}
+        )
     with pytest.raises(PermissionDenied):
         svc.template_copy(actor=users.secretary, template=branch_template, name="x")
