@@ -355,7 +355,7 @@ J = {"200": dict}
 class TemplateList(APIView):
     """Indicator templates (考核模板)."""
 
-    @extend_schema(responses=J)
+    @extend_schema(operation_id="assessments_templates_list", responses=J)
     def get(self, request):
         _require_assessment_user(request.user)
         return Response([template_data(t) for t in selectors.templates_visible_to(request.user)])
@@ -397,7 +397,7 @@ class IndicatorDetail(APIView):
 class CycleList(APIView):
     """Cycles visible to the user; POST opens one (年初部署)."""
 
-    @extend_schema(responses=J)
+    @extend_schema(operation_id="assessments_cycles_list", responses=J)
     def get(self, request):
         return Response([cycle_data(c) for c in selectors.cycles_visible_to(request.user)])
 
@@ -707,7 +707,7 @@ class StarChangeView(APIView):
 class WeakOrgList(APIView):
     """Designated 软弱涣散 orgs in scope; POST designates one."""
 
-    @extend_schema(responses=J)
+    @extend_schema(operation_id="assessments_weak_orgs_list", responses=J)
     def get(self, request):
         _require_assessment_user(request.user)
         return Response([weak_data(w) for w in selectors.weak_orgs_visible_to(request.user)])
