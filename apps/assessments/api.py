@@ -187,13 +187,13 @@ def weak_data(w, *, full: bool = False) -> dict:
 # --- input ----------------------------------------------------------------------------------
 
 
-class CopyIn(serializers.Serializer):
+class AsmtCopyIn(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     year = serializers.IntegerField(required=False, allow_null=True)
     category = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class IndicatorIn(serializers.Serializer):
+class AsmtIndicatorIn(serializers.Serializer):
     name = serializers.CharField(required=False, max_length=200)
     max_points = serializers.DecimalField(required=False, max_digits=6, decimal_places=2)
     params = serializers.JSONField(required=False)
@@ -201,7 +201,7 @@ class IndicatorIn(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
 
-class CycleIn(serializers.Serializer):
+class AsmtCycleIn(serializers.Serializer):
     org = serializers.IntegerField()
     year = serializers.IntegerField()
     name = serializers.CharField(required=False, allow_blank=True, default="")
@@ -210,38 +210,38 @@ class CycleIn(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class AdvanceIn(serializers.Serializer):
+class AsmtAdvanceIn(serializers.Serializer):
     to_phase = serializers.ChoiceField(choices=CyclePhase.choices)
     cutoff = serializers.DateField(required=False, allow_null=True)
 
 
-class CutoffIn(serializers.Serializer):
+class AsmtCutoffIn(serializers.Serializer):
     cutoff = serializers.DateField(required=False, allow_null=True)
 
 
-class TaskIn(serializers.Serializer):
+class AsmtTaskIn(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     due_on = serializers.DateField(required=False, allow_null=True)
 
 
-class CommitmentIn(serializers.Serializer):
+class AsmtCommitmentIn(serializers.Serializer):
     org = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=CommitmentKind.choices)
     content = serializers.CharField()
 
 
-class EvaluatorIn(serializers.Serializer):
+class AsmtEvaluatorIn(serializers.Serializer):
     user = serializers.IntegerField()
     group = serializers.ChoiceField(choices=EvaluatorGroup.choices)
 
 
-class DutyReportIn(serializers.Serializer):
+class AsmtDutyReportIn(serializers.Serializer):
     org = serializers.IntegerField()
     content = serializers.CharField()
 
 
-class ProblemIn(serializers.Serializer):
+class AsmtProblemIn(serializers.Serializer):
     org = serializers.IntegerField()
     origin = serializers.ChoiceField(choices=ProblemOrigin.choices)
     description = serializers.CharField()
@@ -249,36 +249,36 @@ class ProblemIn(serializers.Serializer):
     due_on = serializers.DateField(required=False, allow_null=True)
 
 
-class EntryIn(serializers.Serializer):
+class AsmtEntryIn(serializers.Serializer):
     indicator = serializers.IntegerField()
     points = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class SelfIn(serializers.Serializer):
-    entries = EntryIn(many=True, required=False)
+class AsmtSelfIn(serializers.Serializer):
+    entries = AsmtEntryIn(many=True, required=False)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
     submit = serializers.BooleanField(required=False, default=False)
 
 
-class ReviewIn(serializers.Serializer):
-    adjustments = EntryIn(many=True, required=False)
+class AsmtReviewIn(serializers.Serializer):
+    adjustments = AsmtEntryIn(many=True, required=False)
     vetoes = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class EvidenceIn(serializers.Serializer):
+class AsmtEvidenceIn(serializers.Serializer):
     indicator = serializers.IntegerField()
     file = serializers.FileField()
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ReasonIn(serializers.Serializer):
+class AsmtReasonIn(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class DecideIn(serializers.Serializer):
+class AsmtDecideIn(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[AppealOutcome.UPHELD, AppealOutcome.REJECTED])
     response = serializers.CharField()
     score_after = serializers.DecimalField(
@@ -286,25 +286,25 @@ class DecideIn(serializers.Serializer):
     )
 
 
-class VoteIn(serializers.Serializer):
+class AsmtVoteIn(serializers.Serializer):
     choice = serializers.ChoiceField(choices=Grade.choices)
 
 
-class NoteIn(serializers.Serializer):
+class AsmtNoteIn(serializers.Serializer):
     note = serializers.CharField()
 
 
-class ProgressIn(serializers.Serializer):
+class AsmtProgressIn(serializers.Serializer):
     note = serializers.CharField()
     file = serializers.FileField(required=False, allow_null=True)
 
 
-class StarIn(serializers.Serializer):
+class AsmtStarIn(serializers.Serializer):
     stars = serializers.IntegerField(min_value=1, max_value=5)
     reason = serializers.CharField()
 
 
-class WeakIn(serializers.Serializer):
+class AsmtWeakIn(serializers.Serializer):
     org = serializers.IntegerField()
     year = serializers.IntegerField()
     reasons = serializers.ListField(child=serializers.CharField())
@@ -313,7 +313,7 @@ class WeakIn(serializers.Serializer):
     leader = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ReviewTextIn(serializers.Serializer):
+class AsmtReviewTextIn(serializers.Serializer):
     review = serializers.CharField()
 
 
@@ -369,22 +369,22 @@ class TemplateDetail(APIView):
 
 
 class TemplateCopy(APIView):
-    @extend_schema(request=CopyIn, responses=J)
+    @extend_schema(request=AsmtCopyIn, responses=J)
     def post(self, request, pk: int):
         template = _template(pk)
-        data = _valid(CopyIn, request)
+        data = _valid(AsmtCopyIn, request)
         copy = services.template_copy(actor=request.user, template=template, **data)
         return Response(template_data(copy, indicators=True), status=201)
 
 
 class IndicatorDetail(APIView):
-    @extend_schema(request=IndicatorIn, responses=J)
+    @extend_schema(request=AsmtIndicatorIn, responses=J)
     def patch(self, request, pk: int):
         try:
             indicator = Indicator.objects.select_related("template").get(pk=pk)
         except Indicator.DoesNotExist:
             raise Http404("未找到。") from None
-        data = IndicatorIn(data=request.data, partial=True)
+        data = AsmtIndicatorIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         ind = services.indicator_update(
             actor=request.user, indicator=indicator, **data.validated_data
@@ -401,9 +401,9 @@ class CycleList(APIView):
     def get(self, request):
         return Response([cycle_data(c) for c in selectors.cycles_visible_to(request.user)])
 
-    @extend_schema(request=CycleIn, responses=J)
+    @extend_schema(request=AsmtCycleIn, responses=J)
     def post(self, request):
-        data = _valid(CycleIn, request)
+        data = _valid(AsmtCycleIn, request)
         org = get_org_or_404(request.user, data["org"])
         cycle = services.cycle_open(
             actor=request.user,
@@ -452,18 +452,18 @@ class CycleDetail(APIView):
 
 
 class CycleAdvance(APIView):
-    @extend_schema(request=AdvanceIn, responses=J)
+    @extend_schema(request=AsmtAdvanceIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
-        data = _valid(AdvanceIn, request)
+        data = _valid(AsmtAdvanceIn, request)
         return Response(cycle_data(services.cycle_advance(actor=request.user, cycle=cycle, **data)))
 
 
 class CycleCompute(APIView):
-    @extend_schema(request=CutoffIn, responses=J)
+    @extend_schema(request=AsmtCutoffIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
-        data = _valid(CutoffIn, request)
+        data = _valid(AsmtCutoffIn, request)
         return Response(
             {
                 "computed": services.cycle_compute(
@@ -474,18 +474,18 @@ class CycleCompute(APIView):
 
 
 class CycleTasks(APIView):
-    @extend_schema(request=TaskIn, responses=J)
+    @extend_schema(request=AsmtTaskIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
-        task = services.cycle_task_add(actor=request.user, cycle=cycle, **_valid(TaskIn, request))
+        task = services.cycle_task_add(actor=request.user, cycle=cycle, **_valid(AsmtTaskIn, request))
         return Response({"id": task.pk, "title": task.title, "due_on": task.due_on}, status=201)
 
 
 class CycleCommitments(APIView):
-    @extend_schema(request=CommitmentIn, responses=J)
+    @extend_schema(request=AsmtCommitmentIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
-        data = _valid(CommitmentIn, request)
+        data = _valid(AsmtCommitmentIn, request)
         org = get_org_or_404(request.user, data["org"])
         item = services.commitment_add(
             actor=request.user, cycle=cycle, org=org, kind=data["kind"], content=data["content"]
@@ -494,10 +494,10 @@ class CycleCommitments(APIView):
 
 
 class CycleEvaluators(APIView):
-    @extend_schema(request=EvaluatorIn, responses=J)
+    @extend_schema(request=AsmtEvaluatorIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
-        data = _valid(EvaluatorIn, request)
+        data = _valid(AsmtEvaluatorIn, request)
         require(request.user, "superior", cycle.org)
         try:
             user = User.objects.get(pk=data["user"], is_active=True)
@@ -508,10 +508,10 @@ class CycleEvaluators(APIView):
 
 
 class CycleDutyReports(APIView):
-    @extend_schema(request=DutyReportIn, responses=J)
+    @extend_schema(request=AsmtDutyReportIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
-        data = _valid(DutyReportIn, request)
+        data = _valid(AsmtDutyReportIn, request)
         org = get_org_or_404(request.user, data["org"])
         report = services.duty_report_submit(
             actor=request.user, cycle=cycle, org=org, content=data["content"]
@@ -520,10 +520,10 @@ class CycleDutyReports(APIView):
 
 
 class CycleProblems(APIView):
-    @extend_schema(request=ProblemIn, responses=J)
+    @extend_schema(request=AsmtProblemIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
-        data = _valid(ProblemIn, request)
+        data = _valid(AsmtProblemIn, request)
         org = get_org_or_404(request.user, data.pop("org"))
         problem = services.problem_raise(actor=request.user, cycle=cycle, org=org, **data)
         return Response({"id": problem.pk, "state": problem.state}, status=201)
@@ -562,10 +562,10 @@ class ScorecardDetail(APIView):
 
 
 class ScorecardCompute(APIView):
-    @extend_schema(request=CutoffIn, responses=J)
+    @extend_schema(request=AsmtCutoffIn, responses=J)
     def post(self, request, pk: int):
         assessment = selectors.assessment_for(request.user, pk)
-        data = _valid(CutoffIn, request)
+        data = _valid(AsmtCutoffIn, request)
         services.assessment_compute(
             actor=request.user, assessment=assessment, cutoff=data.get("cutoff")
         )
@@ -573,10 +573,10 @@ class ScorecardCompute(APIView):
 
 
 class ScorecardSelf(APIView):
-    @extend_schema(request=SelfIn, responses=J)
+    @extend_schema(request=AsmtSelfIn, responses=J)
     def post(self, request, pk: int):
         assessment = selectors.assessment_for(request.user, pk)
-        data = _valid(SelfIn, request)
+        data = _valid(AsmtSelfIn, request)
         services.assessment_self_assess(
             actor=request.user,
             assessment=assessment,
@@ -592,10 +592,10 @@ class ScorecardSelf(APIView):
 
 
 class ScorecardReview(APIView):
-    @extend_schema(request=ReviewIn, responses=J)
+    @extend_schema(request=AsmtReviewIn, responses=J)
     def post(self, request, pk: int):
         assessment = selectors.assessment_for(request.user, pk)
-        data = _valid(ReviewIn, request)
+        data = _valid(AsmtReviewIn, request)
         services.assessment_review(
             actor=request.user,
             assessment=assessment,
@@ -613,11 +613,11 @@ class ScorecardReview(APIView):
 class ScorecardEvidence(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(request=EvidenceIn, responses=J)
+    @extend_schema(request=AsmtEvidenceIn, responses=J)
     def post(self, request, pk: int):
         assessment = selectors.assessment_for(request.user, pk)
         require(request.user, "branch_write", assessment.org)
-        data = _valid(EvidenceIn, request)
+        data = _valid(AsmtEvidenceIn, request)
         ev = services.evidence_add(
             actor=request.user,
             assessment=assessment,
@@ -629,24 +629,24 @@ class ScorecardEvidence(APIView):
 
 
 class ScorecardAppeals(APIView):
-    @extend_schema(request=ReasonIn, responses=J)
+    @extend_schema(request=AsmtReasonIn, responses=J)
     def post(self, request, pk: int):
         assessment = selectors.assessment_for(request.user, pk)
         appeal = services.appeal_submit(
-            actor=request.user, assessment=assessment, **_valid(ReasonIn, request)
+            actor=request.user, assessment=assessment, **_valid(AsmtReasonIn, request)
         )
         return Response({"id": appeal.pk, "outcome": appeal.outcome}, status=201)
 
 
 class AppealDecide(APIView):
-    @extend_schema(request=DecideIn, responses=J)
+    @extend_schema(request=AsmtDecideIn, responses=J)
     def post(self, request, pk: int):
         try:
             appeal = Appeal.objects.select_related("assessment__org").get(pk=pk)
         except Appeal.DoesNotExist:
             raise Http404("未找到。") from None
         selectors.assessment_for(request.user, appeal.assessment_id)  # 404 outside the subtree
-        data = _valid(DecideIn, request)
+        data = _valid(AsmtDecideIn, request)
         appeal = services.appeal_decide(actor=request.user, appeal=appeal, **data)
         return Response(
             {"id": appeal.pk, "outcome": appeal.outcome, "score_after": _d(appeal.score_after)}
@@ -662,10 +662,10 @@ class DutyReportDetail(APIView):
 class DutyReportVote(APIView):
     """Cast the evaluator's one vote (好/较好/一般/差)."""
 
-    @extend_schema(request=VoteIn, responses=J)
+    @extend_schema(request=AsmtVoteIn, responses=J)
     def post(self, request, pk: int):
         report = selectors.duty_report_for(request.user, pk)
-        data = _valid(VoteIn, request)
+        data = _valid(AsmtVoteIn, request)
         services.vote_cast(actor=request.user, report=report, choice=data["choice"])
         return Response(report_data(request.user, report), status=201)
 
@@ -673,10 +673,10 @@ class DutyReportVote(APIView):
 class ProblemProgress(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(request=ProgressIn, responses=J)
+    @extend_schema(request=AsmtProgressIn, responses=J)
     def post(self, request, pk: int):
         problem = selectors.problem_for(request.user, pk)
-        data = _valid(ProgressIn, request)
+        data = _valid(AsmtProgressIn, request)
         entry = services.problem_progress_add(
             actor=request.user, problem=problem, note=data["note"], file=data.get("file")
         )
@@ -692,14 +692,14 @@ class ProblemClose(APIView):
 
 
 class StarChangeView(APIView):
-    @extend_schema(request=StarIn, responses=J)
+    @extend_schema(request=AsmtStarIn, responses=J)
     def post(self, request, pk: int):
         try:
             rating = StarRating.objects.select_related("org", "cycle", "cycle__org").get(pk=pk)
         except StarRating.DoesNotExist:
             raise Http404("未找到。") from None
         selectors.require_view(request.user, rating.org)
-        data = _valid(StarIn, request)
+        data = _valid(AsmtStarIn, request)
         rating = services.star_change(actor=request.user, rating=rating, **data)
         return Response({"id": rating.pk, "stars": rating.stars})
 
@@ -712,9 +712,9 @@ class WeakOrgList(APIView):
         _require_assessment_user(request.user)
         return Response([weak_data(w) for w in selectors.weak_orgs_visible_to(request.user)])
 
-    @extend_schema(request=WeakIn, responses=J)
+    @extend_schema(request=AsmtWeakIn, responses=J)
     def post(self, request):
-        data = _valid(WeakIn, request)
+        data = _valid(AsmtWeakIn, request)
         org = get_org_or_404(request.user, data.pop("org"))
         weak = services.weak_org_designate(actor=request.user, org=org, **data)
         return Response(weak_data(weak, full=True), status=201)
@@ -756,21 +756,21 @@ class WeakOrgDetail(APIView):
 
 
 class WeakOrgProgress(APIView):
-    @extend_schema(request=NoteIn, responses=J)
+    @extend_schema(request=AsmtNoteIn, responses=J)
     def post(self, request, pk: int):
         weak = selectors.weak_org_for(request.user, pk)
         entry = services.weak_org_progress_add(
-            actor=request.user, weak_org=weak, **_valid(NoteIn, request)
+            actor=request.user, weak_org=weak, **_valid(AsmtNoteIn, request)
         )
         return Response({"id": entry.pk}, status=201)
 
 
 class WeakOrgClose(APIView):
-    @extend_schema(request=ReviewTextIn, responses=J)
+    @extend_schema(request=AsmtReviewTextIn, responses=J)
     def post(self, request, pk: int):
         weak = selectors.weak_org_for(request.user, pk)
         weak = services.weak_org_close(
-            actor=request.user, weak_org=weak, **_valid(ReviewTextIn, request)
+            actor=request.user, weak_org=weak, **_valid(AsmtReviewTextIn, request)
         )
         return Response(weak_data(weak, full=True))
 
