@@ -75,7 +75,7 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         print(f"scratch database {name}")
-        county, branches = demo_county()
+        _county, branches = demo_county()
         record_api(branches, args.requests)
         city(args.branches)
     finally:
@@ -102,26 +102,57 @@ def demo_county():
 
     rng = random.Random(1)
     t = time.perf_counter()
-    county = org_create(actor=None, parent=None, name="基准县委", code="B0", org_type=OrgType.LOCAL_COMMITTEE,
-                        category="rural", founded_on=dt.date(2000, 1, 1))
+    county = org_create(
+        actor=None,
+        parent=None,
+        name="基准县委",
+        code="B0",
+        org_type=OrgType.LOCAL_COMMITTEE,
+        category="rural",
+        founded_on=dt.date(2000, 1, 1),
+    )
     branches = []
     n = 0
     members = []
     for town_i in range(15):
         county.refresh_from_db()
-        town = org_create(actor=None, parent=county, name=f"第{town_i + 1}镇党委", code=f"BT{town_i}",
-                          org_type=OrgType.PRIMARY_COMMITTEE, category="rural", founded_on=dt.date(2000, 1, 1))
+        town = org_create(
+            actor=None,
+            parent=county,
+            name=f"第{town_i + 1}镇党委",
+            code=f"BT{town_i}",
+            org_type=OrgType.PRIMARY_COMMITTEE,
+            category="rural",
+            founded_on=dt.date(2000, 1, 1),
+        )
         for _ in range(20):
             n += 1
             town.refresh_from_db()
-            b = org_create(actor=None, parent=town, name=f"第{n}村党支部", code=f"BB{n}", org_type=OrgType.BRANCH,
-                           category="rural", founded_on=dt.date(2005, 1, 1))
+            b = org_create(
+                actor=None,
+                parent=town,
+                name=f"第{n}村党支部",
+                code=f"BB{n}",
+                org_type=OrgType.BRANCH,
+                category="rural",
+                founded_on=dt.date(2005, 1, 1),
+            )
             branches.append(b)
             for i in range(rng.randint(8, 40)):
-                members.append(Member(branch=b, name=f"党员{n}-{i}", gender="male",
-                                      status=MemberStatus.PROBATIONARY if rng.random() < 0.06 else MemberStatus.FULL))
+                members.append(
+                    Member(
+                        branch=b,
+                        name=f"党员{n}-{i}",
+                        gender="male",
+                        status=MemberStatus.PROBATIONARY
+                        if rng.random() < 0.06
+                        else MemberStatus.FULL,
+                    )
+                )
     Member.objects.bulk_create(members, batch_size=5000)
-    print(f"\n1. demo county: {len(branches)} branches, {len(members)} members (tree + members {time.perf_counter() - t:.1f}s)")
+    print(
+        f"\n1. demo county: {len(branches)} branches, {len(members)} members (tree + members {time.perf_counter() - t:.1f}s)"
+    )
     ctx = DemoContext(rng=random.Random(7), today=local_today(), log=lambda *a: print(*a))
     ctx.data["branches"] = branches
     t = time.perf_counter()
@@ -133,11 +164,26 @@ def demo_county():
     town = Org.objects.filter(parent=county).first()
     b = branches[0]
     for label, fn in [
-        ("compliance_for_subtree(county, quarter)", lambda: selectors.compliance_for_subtree(county, quarter)),
-        ("compliance_for_subtree(county, year)", lambda: selectors.compliance_for_subtree(county, year)),
-        ("compliance_for_subtree(town, quarter)", lambda: selectors.compliance_for_subtree(town, quarter)),
-        ("compliance_for_branch(branch, quarter)", lambda: selectors.compliance_for_branch(b, quarter)),
-        ("overdue_requirements(county, quarter)", lambda: selectors.overdue_requirements(county, quarter)),
+        (
+            "compliance_for_subtree(county, quarter)",
+            lambda: selectors.compliance_for_subtree(county, quarter),
+        ),
+        (
+            "compliance_for_subtree(county, year)",
+            lambda: selectors.compliance_for_subtree(county, year),
+        ),
+        (
+            "compliance_for_subtree(town, quarter)",
+            lambda: selectors.compliance_for_subtree(town, quarter),
+        ),
+        (
+            "compliance_for_branch(branch, quarter)",
+            lambda: selectors.compliance_for_branch(b, quarter),
+        ),
+        (
+            "overdue_requirements(county, quarter)",
+            lambda: selectors.overdue_requirements(county, quarter),
+        ),
         ("attendance_rate(branch, year)", lambda: selectors.attendance_rate(period=year, branch=b)),
     ]:
         p50, p95 = timed(fn)
@@ -146,7 +192,9 @@ def demo_county():
 
     t = time.perf_counter()
     rollups.org_stats_refresh(quarter)
-    print(f"   tree rollup refresh (quarter, whole county): {(time.perf_counter() - t) * 1000:.0f} ms")
+    print(
+        f"   tree rollup refresh (quarter, whole county): {(time.perf_counter() - t) * 1000:.0f} ms"
+    )
     return county, branches
 
 
@@ -168,21 +216,36 @@ def record_api(branches, requests: int) -> None:
     RoleGrant.objects.create(user=user, org=branch, role=Role.SECRETARY)
     client = APIClient()
     client.force_authenticate(user)
-    member_ids = list(Member.objects.filter(branch=branch).order_by("id").values_list("id", flat=True)[:30])
+    member_ids = list(
+        Member.objects.filter(branch=branch).order_by("id").values_list("id", flat=True)[:30]
+    )
     start = timezone.now() - dt.timedelta(days=1)
     record_ms, submit_ms = [], []
     statuses = ["present"] * 26 + ["online", "leave", "leave", "absent"]
     rng = random.Random(3)
     for i in range(requests):
-        body = {"branch": branch.pk, "kinds": ["theme_day", "party_lecture"], "title": f"基准会议{i}",
-                "starts_at": (start - dt.timedelta(hours=i)).isoformat(), "ends_at": (start - dt.timedelta(hours=i) + dt.timedelta(hours=1)).isoformat(),
-                "attendee_ids": member_ids, "unplanned_reason": "基准测试"}
+        body = {
+            "branch": branch.pk,
+            "kinds": ["theme_day", "party_lecture"],
+            "title": f"基准会议{i}",
+            "starts_at": (start - dt.timedelta(hours=i)).isoformat(),
+            "ends_at": (start - dt.timedelta(hours=i) + dt.timedelta(hours=1)).isoformat(),
+            "attendee_ids": member_ids,
+            "unplanned_reason": "基准测试",
+        }
         mid = client.post("/api/v1/meetings/", body, format="json").json()["id"]
         rng.shuffle(statuses)
         rec = {
-            "attendance": [{"member_id": m, "status": s, "reason": "出差" if s == "leave" else ""} for m, s in zip(member_ids, statuses, strict=True)],
-            "host_id": member_ids[0], "recorder_id": member_ids[1], "lecturer_id": member_ids[0],
-            "minutes": f"第{i}次会议。" + "与会党员围绕主题逐一发言，查摆了自身在学习、工作中存在的不足。" * rng.randint(1, 3) + str(rng.random()),
+            "attendance": [
+                {"member_id": m, "status": s, "reason": "出差" if s == "leave" else ""}
+                for m, s in zip(member_ids, statuses, strict=True)
+            ],
+            "host_id": member_ids[0],
+            "recorder_id": member_ids[1],
+            "lecturer_id": member_ids[0],
+            "minutes": f"第{i}次会议。"
+            + "与会党员围绕主题逐一发言，查摆了自身在学习、工作中存在的不足。" * rng.randint(1, 3)
+            + str(rng.random()),
             "decisions": "会议决定按计划推进各项工作。",
         }
         t = time.perf_counter()
@@ -193,9 +256,15 @@ def record_api(branches, requests: int) -> None:
         r = client.post(f"/api/v1/meetings/{mid}/submit/")
         submit_ms.append((time.perf_counter() - t) * 1000)
         assert r.status_code == 200, r.content[:300]
-    print(f"\n2. API, meeting with 30 attendees ({requests} requests, DRF test client, one process)")
-    print(f"   POST /record/ (attendance, minutes, flags) p50 {statistics.median(record_ms):6.1f} ms   p95 {pct(record_ms, 95):6.1f} ms")
-    print(f"   POST /submit/ (rollup UPSERT)            p50 {statistics.median(submit_ms):6.1f} ms   p95 {pct(submit_ms, 95):6.1f} ms")
+    print(
+        f"\n2. API, meeting with 30 attendees ({requests} requests, DRF test client, one process)"
+    )
+    print(
+        f"   POST /record/ (attendance, minutes, flags) p50 {statistics.median(record_ms):6.1f} ms   p95 {pct(record_ms, 95):6.1f} ms"
+    )
+    print(
+        f"   POST /submit/ (rollup UPSERT)            p50 {statistics.median(submit_ms):6.1f} ms   p95 {pct(submit_ms, 95):6.1f} ms"
+    )
     _ = connection
 
 
@@ -226,40 +295,87 @@ def city(n_branches: int) -> None:
     per_town = max(1, n_branches // (counties * towns))
     t = time.perf_counter()
     with transaction.atomic():
-        root = Org(path="0002", depth=1, numchild=counties, name="基准市委", code="C0", org_type=OrgType.LOCAL_COMMITTEE,
-                   category="other", founded_on=dt.date(2000, 1, 1))
+        root = Org(
+            path="0002",
+            depth=1,
+            numchild=counties,
+            name="基准市委",
+            code="C0",
+            org_type=OrgType.LOCAL_COMMITTEE,
+            category="other",
+            founded_on=dt.date(2000, 1, 1),
+        )
         root.save()
         rows = []
         for c in range(counties):
-            rows.append(Org(path=root.path + step(c + 1), depth=2, numchild=towns, parent=root, name=f"市{c + 1}县委",
-                            code=f"CC{c}", org_type=OrgType.LOCAL_COMMITTEE, category="other", founded_on=dt.date(2000, 1, 1)))
+            rows.append(
+                Org(
+                    path=root.path + step(c + 1),
+                    depth=2,
+                    numchild=towns,
+                    parent=root,
+                    name=f"市{c + 1}县委",
+                    code=f"CC{c}",
+                    org_type=OrgType.LOCAL_COMMITTEE,
+                    category="other",
+                    founded_on=dt.date(2000, 1, 1),
+                )
+            )
         Org.objects.bulk_create(rows)
         county_objs = list(Org.objects.filter(parent=root).order_by("path"))
         rows = []
         for ci, c in enumerate(county_objs):
             for w in range(towns):
-                rows.append(Org(path=c.path + step(w + 1), depth=3, numchild=per_town, parent=c, name=f"{ci}县{w + 1}镇党委",
-                                code=f"CT{ci}-{w}", org_type=OrgType.PRIMARY_COMMITTEE, category="rural", founded_on=dt.date(2000, 1, 1)))
+                rows.append(
+                    Org(
+                        path=c.path + step(w + 1),
+                        depth=3,
+                        numchild=per_town,
+                        parent=c,
+                        name=f"{ci}县{w + 1}镇党委",
+                        code=f"CT{ci}-{w}",
+                        org_type=OrgType.PRIMARY_COMMITTEE,
+                        category="rural",
+                        founded_on=dt.date(2000, 1, 1),
+                    )
+                )
         Org.objects.bulk_create(rows, batch_size=2000)
         town_objs = list(Org.objects.filter(depth=3, path__startswith=root.path).order_by("path"))
         rows = []
         for ti, town in enumerate(town_objs):
             for b in range(per_town):
-                rows.append(Org(path=town.path + step(b + 1), depth=4, numchild=0, parent=town, name=f"{ti}镇{b + 1}支部",
-                                code=f"CB{ti}-{b}", org_type=OrgType.BRANCH, category="rural", founded_on=dt.date(2005, 1, 1)))
+                rows.append(
+                    Org(
+                        path=town.path + step(b + 1),
+                        depth=4,
+                        numchild=0,
+                        parent=town,
+                        name=f"{ti}镇{b + 1}支部",
+                        code=f"CB{ti}-{b}",
+                        org_type=OrgType.BRANCH,
+                        category="rural",
+                        founded_on=dt.date(2005, 1, 1),
+                    )
+                )
         Org.objects.bulk_create(rows, batch_size=5000)
     n = Org.objects.filter(path__startswith=root.path, org_type=OrgType.BRANCH).count()
-    print(f"\n3. generated city: {n} branches, {Org.objects.filter(path__startswith=root.path).count()} orgs ({time.perf_counter() - t:.1f}s)")
+    print(
+        f"\n3. generated city: {n} branches, {Org.objects.filter(path__startswith=root.path).count()} orgs ({time.perf_counter() - t:.1f}s)"
+    )
     quarter = Period.current(PeriodKind.QUARTER)
     months = [m.start for m in quarter.months()]
     t = time.perf_counter()
     with connection.cursor() as cur:
         # committee setting for 60% of branches; then one quarter of meetings (5-9% skipped)
-        cur.execute("""
+        cur.execute(
+            """
             INSERT INTO meetings_branchmeetingsetting (branch_id, has_committee, created_at, updated_at)
             SELECT id, (id %% 5) < 3, now(), now() FROM organizations_org WHERE path LIKE %s AND org_type = 'branch'
-        """, [root.path + "%"])
-        cur.execute("""
+        """,
+            [root.path + "%"],
+        )
+        cur.execute(
+            """
             INSERT INTO meetings_meeting (branch_id, kinds, title, place, starts_at, ends_at, state, planned_at,
                 unplanned_reason, lecturer_name, minutes, decisions, topics, expected_count, present_count, online_count,
                 leave_count, absent_count, roster_count, version, cancel_reason, review_comment, minutes_bands,
@@ -275,12 +391,18 @@ def city(n_branches: int) -> None:
               AND (k.kinds[1] <> 'general_meeting' OR extract(month FROM m.d)::int %% 3 = 2)
               AND (k.kinds[1] <> 'committee_meeting' OR (o.id %% 5) < 3)
               AND random() > 0.05
-        """, [[d.replace(day=10) for d in months], root.path + "%"])
+        """,
+            [[d.replace(day=10) for d in months], root.path + "%"],
+        )
         meetings = cur.rowcount
-    print(f"   {meetings} meetings for {quarter.label} by INSERT … SELECT ({time.perf_counter() - t:.1f}s)")
+    print(
+        f"   {meetings} meetings for {quarter.label} by INSERT … SELECT ({time.perf_counter() - t:.1f}s)"
+    )
     t = time.perf_counter()
     rows = rollups.stats_recompute_all()
-    print(f"   rebuild branch rollup from raw meetings: {time.perf_counter() - t:.2f}s ({rows} rows)")
+    print(
+        f"   rebuild branch rollup from raw meetings: {time.perf_counter() - t:.2f}s ({rows} rows)"
+    )
     t = time.perf_counter()
     rollups.org_stats_refresh(quarter)
     print(f"   tree rollup refresh ({quarter.key}, every org): {time.perf_counter() - t:.2f}s")
@@ -290,12 +412,18 @@ def city(n_branches: int) -> None:
     branch = Org.objects.filter(parent=town).order_by("path").first()
 
     def range_scan():
-        return list(BranchPeriodStat.objects.filter(period_key=quarter.key, path__startswith=root.path)
-                    .values_list("kind").order_by())
+        return list(
+            BranchPeriodStat.objects.filter(period_key=quarter.key, path__startswith=root.path)
+            .values_list("kind")
+            .order_by()
+        )
 
     for label, fn in [
         ("compliance_for_subtree(city)", lambda: selectors.compliance_for_subtree(root, quarter)),
-        ("compliance_for_subtree(county)", lambda: selectors.compliance_for_subtree(county, quarter)),
+        (
+            "compliance_for_subtree(county)",
+            lambda: selectors.compliance_for_subtree(county, quarter),
+        ),
         ("compliance_for_subtree(town)", lambda: selectors.compliance_for_subtree(town, quarter)),
         ("compliance_for_branch(branch)", lambda: selectors.compliance_for_branch(branch, quarter)),
         ("overdue_requirements(town)", lambda: selectors.overdue_requirements(town, quarter)),

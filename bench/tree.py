@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (tables of figures)
 """Benchmark: subtree queries and subtree moves on a province-sized org tree (~270,000 nodes).
 
     DATABASE_URL=... python bench/tree.py [--reps-scale 1.0] [--keep]

@@ -55,7 +55,9 @@ def boolean(name: str, default: bool = False) -> bool:
         return True
     if lowered in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not a boolean (use 1 or 0).")
+    raise ImproperlyConfigured(
+        f"Environment variable {name}={value!r} is not a boolean (use 1 or 0)."
+    )
 
 
 def integer(name: str, default: int) -> int:
@@ -65,7 +67,9 @@ def integer(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not an integer.") from exc
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={value!r} is not an integer."
+        ) from exc
 
 
 def listing(name: str, default: str = "") -> list[str]:
@@ -110,5 +114,7 @@ def redis_url(name: str = "REDIS_URL") -> str:
             "an embedded Redis, or set it, e.g. redis://127.0.0.1:6379/0."
         )
     if urlparse(url).scheme not in {"redis", "rediss", "unix"}:
-        raise ImproperlyConfigured(f"Environment variable {name} must be a redis:// URL, got {url!r}.")
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be a redis:// URL, got {url!r}."
+        )
     return url

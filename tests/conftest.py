@@ -48,8 +48,13 @@ def tree(db):
     for org in (county, town_a, town_b, branch_a, branch_b, branch_c, group_a):
         org.refresh_from_db()
     return SimpleNamespace(
-        county=county, town_a=town_a, town_b=town_b, branch_a=branch_a, branch_b=branch_b,
-        branch_c=branch_c, group_a=group_a,
+        county=county,
+        town_a=town_a,
+        town_b=town_b,
+        branch_a=branch_a,
+        branch_b=branch_b,
+        branch_c=branch_c,
+        group_a=group_a,
     )
 
 

@@ -15,7 +15,9 @@ from apps.organizations.services import org_create
 _codes = itertools.count(1)
 
 
-def make_org(parent: Org | None = None, *, org_type: str = OrgType.BRANCH, name: str | None = None, **attrs) -> Org:
+def make_org(
+    parent: Org | None = None, *, org_type: str = OrgType.BRANCH, name: str | None = None, **attrs
+) -> Org:
     n = next(_codes)
     attrs.setdefault("category", OrgCategory.GOVERNMENT)
     attrs.setdefault("founded_on", dt.date(2015, 1, 1))

@@ -13,7 +13,9 @@ class RoleGrantInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    scope_path_field = "grants__org__path"  # a 系统管理员 sees the users granted inside their subtree
+    scope_path_field = (
+        "grants__org__path"  # a 系统管理员 sees the users granted inside their subtree
+    )
     list_display = ["username", "full_name", "phone_masked", "is_active", "is_staff"]
     search_fields = ["username", "full_name"]
     fieldsets = (*BaseUserAdmin.fieldsets, ("联系方式", {"fields": ["full_name", "phone_masked"]}))

@@ -18,7 +18,12 @@ class User(AbstractUser):
     phone_masked = models.CharField("手机号", max_length=24, blank=True, default="", editable=False)
     # Who created the account: an account without role grants is managed by its creator only.
     created_by = models.ForeignKey(
-        "self", verbose_name="创建人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        verbose_name="创建人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     objects = UserManager()
@@ -27,7 +32,9 @@ class User(AbstractUser):
         verbose_name = "用户"
         verbose_name_plural = "用户"
         constraints = [
-            models.UniqueConstraint(fields=["phone_hash"], condition=~Q(phone_hash=""), name="user_phone_unique"),
+            models.UniqueConstraint(
+                fields=["phone_hash"], condition=~Q(phone_hash=""), name="user_phone_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -54,11 +61,20 @@ class Role(models.TextChoices):
 class RoleGrant(BaseModel):
     """A role held by a user at an org node; it reaches the node's whole subtree."""
 
-    user = models.ForeignKey(User, verbose_name="用户", on_delete=models.CASCADE, related_name="grants")
-    org = models.ForeignKey("organizations.Org", verbose_name="党组织", on_delete=models.PROTECT, related_name="grants")
+    user = models.ForeignKey(
+        User, verbose_name="用户", on_delete=models.CASCADE, related_name="grants"
+    )
+    org = models.ForeignKey(
+        "organizations.Org", verbose_name="党组织", on_delete=models.PROTECT, related_name="grants"
+    )
     role = models.CharField("角色", max_length=16, choices=Role.choices)
     granted_by = models.ForeignKey(
-        User, verbose_name="授权人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        verbose_name="授权人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:

@@ -18,6 +18,7 @@ Capabilities (one module; change them here only):
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -87,10 +88,8 @@ def scope_of(user) -> Scope:
             paths={cap: _minimal(paths) for cap, paths in by_cap.items()},
             member_org_ids=tuple(member_orgs),
         )
-    try:
+    with contextlib.suppress(AttributeError):
         user._dj_scope = scope
-    except AttributeError:
-        pass
     return scope
 
 
@@ -173,13 +172,17 @@ def get_scoped_or_404(qs: QuerySet, user, *, path_field: str, capability: str = 
         raise Http404("未找到。") from None
 
 
-def scoped_ids(qs: QuerySet, user, ids: Iterable, *, path_field: str, capability: str = "view") -> list:
+def scoped_ids(
+    qs: QuerySet, user, ids: Iterable, *, path_field: str, capability: str = "view"
+) -> list:
     """Validate ids given in a body, filter or bulk action: all must be in scope, else 404."""
     try:
         wanted = {int(i) for i in ids}
     except (TypeError, ValueError):
         raise Http404("未找到。") from None
-    found = list(scoped(qs.filter(pk__in=wanted), user, path_field=path_field, capability=capability))
+    found = list(
+        scoped(qs.filter(pk__in=wanted), user, path_field=path_field, capability=capability)
+    )
     if len(found) != len(wanted):
         raise Http404("未找到。")
     return found

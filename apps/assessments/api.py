@@ -477,7 +477,9 @@ class CycleTasks(APIView):
     @extend_schema(request=AsmtTaskIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
-        task = services.cycle_task_add(actor=request.user, cycle=cycle, **_valid(AsmtTaskIn, request))
+        task = services.cycle_task_add(
+            actor=request.user, cycle=cycle, **_valid(AsmtTaskIn, request)
+        )
         return Response({"id": task.pk, "title": task.title, "due_on": task.due_on}, status=201)
 
 

@@ -239,9 +239,10 @@ def _hand_items(template) -> list:
 
     out = []
     for ind in Indicator.objects.filter(template=template):
-        if (ind.method in (Method.MANUAL, Method.BONUS) and not ind.source) or (ind.method == Method.AUTO and (
-            get_source(ind.source) is None or not get_source(ind.source).available
-        )):
+        if (ind.method in (Method.MANUAL, Method.BONUS) and not ind.source) or (
+            ind.method == Method.AUTO
+            and (get_source(ind.source) is None or not get_source(ind.source).available)
+        ):
             out.append(ind)
     return out
 

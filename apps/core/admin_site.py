@@ -35,7 +35,11 @@ def org_path_lookup(model: type[models.Model], depth: int = 3) -> str | None:
         following: list[tuple[type[models.Model], str]] = []
         for current, prefix in frontier:
             fields = sorted(
-                (f for f in current._meta.get_fields() if f.many_to_one and f.concrete and f.related_model),
+                (
+                    f
+                    for f in current._meta.get_fields()
+                    if f.many_to_one and f.concrete and f.related_model
+                ),
                 key=lambda f: (f.name not in ("org", "branch"), f.name),
             )
             for field in fields:
@@ -77,7 +81,9 @@ class ScopedAdminMixin:
         for cap in ADMIN_CAPABILITIES:
             q |= path_q(request.user, cap, field)
         qs = qs.filter(q)
-        return qs.distinct() if "__" in field and field.split("__")[0] in self._reverse_names() else qs
+        return (
+            qs.distinct() if "__" in field and field.split("__")[0] in self._reverse_names() else qs
+        )
 
     def _reverse_names(self) -> set[str]:
         return {f.name for f in self.model._meta.get_fields() if f.auto_created and not f.concrete}

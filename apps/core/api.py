@@ -20,7 +20,9 @@ class Pagination(pagination.PageNumberPagination):
 def validation_detail(exc: DjangoValidationError) -> dict:
     if hasattr(exc, "error_dict"):
         return {
-            (field if field != "__all__" else "non_field_errors"): [str(m) for e in errors for m in e.messages]
+            (field if field != "__all__" else "non_field_errors"): [
+                str(m) for e in errors for m in e.messages
+            ]
             for field, errors in exc.error_dict.items()
         }
     return {"non_field_errors": [str(m) for m in exc.messages]}
@@ -34,6 +36,8 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or "没有权限执行此操作。")
     elif isinstance(exc, IntegrityError):
-        return Response({"non_field_errors": ["数据冲突：记录已存在或仍被引用。"]}, status=status.HTTP_409_CONFLICT)
+        return Response(
+            {"non_field_errors": ["数据冲突：记录已存在或仍被引用。"]},
+            status=status.HTTP_409_CONFLICT,
+        )
     return drf_exception_handler(exc, context)
-

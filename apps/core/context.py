@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass
 
-_current: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar("request_info", default=None)
+_current: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar(
+    "request_info", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class RequestContextMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         token = _current.set(
-            RequestInfo(ip=client_ip(request), user_id=user.pk if user and user.is_authenticated else None)
+            RequestInfo(
+                ip=client_ip(request), user_id=user.pk if user and user.is_authenticated else None
+            )
         )
         try:
             return self.get_response(request)

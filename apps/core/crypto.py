@@ -43,11 +43,15 @@ def _parse_keys(spec: str) -> tuple[tuple[str, bytes], ...]:
             continue
         kid, sep, encoded = part.partition(":")
         if not sep or not kid:
-            raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must look like `k1:<base64 32 bytes>,k0:...`.")
+            raise ImproperlyConfigured(
+                "FIELD_ENCRYPTION_KEYS must look like `k1:<base64 32 bytes>,k0:...`."
+            )
         try:
             key = _b64decode(encoded)
         except ValueError as exc:
-            raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS: key {kid!r} is not base64.") from exc
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS: key {kid!r} is not base64."
+            ) from exc
         if len(key) != 32:
             raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS: key {kid!r} must be 32 bytes.")
         keys.append((kid, key))
@@ -93,7 +97,11 @@ def key_id_of(token: str) -> str:
 
 def blind_index(purpose: str, value: str) -> str:
     """Keyed hash of a normalised value, for exact-match lookup of encrypted columns."""
-    key = settings.BLIND_INDEX_KEY.encode("utf-8") if settings.BLIND_INDEX_KEY else _FALLBACK_INDEX_KEY
+    key = (
+        settings.BLIND_INDEX_KEY.encode("utf-8")
+        if settings.BLIND_INDEX_KEY
+        else _FALLBACK_INDEX_KEY
+    )
     message = f"{purpose}:{value.strip().upper()}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 

@@ -30,17 +30,27 @@ class AuditEntry(models.Model):
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     actor_name = models.CharField("操作人名称", max_length=150, blank=True)
     action = models.CharField("操作", max_length=32, choices=AuditAction.choices)
-    verb = models.CharField("事项", max_length=64, blank=True, help_text="service name, e.g. org_move")
+    verb = models.CharField(
+        "事项", max_length=64, blank=True, help_text="service name, e.g. org_move"
+    )
     object_type = models.CharField("对象类型", max_length=64, blank=True)
     object_id = models.CharField("对象编号", max_length=64, blank=True)
     object_repr = models.CharField("对象", max_length=200, blank=True)
     org = models.ForeignKey(
-        "organizations.Org", verbose_name="所属组织", null=True, blank=True, on_delete=models.SET_NULL,
+        "organizations.Org",
+        verbose_name="所属组织",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     changes = models.JSONField("变更内容", default=dict, blank=True)
@@ -51,7 +61,10 @@ class AuditEntry(models.Model):
         verbose_name = "审计日志"
         verbose_name_plural = "审计日志"
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["org", "-at"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["org", "-at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()} {self.object_repr}"

@@ -195,8 +195,13 @@ class Period:
     def months(self) -> list[Period]:
         """The months this period covers, in order."""
         first = self.start
-        count = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.YEAR: 12}[PeriodKind(self.kind)]
-        return [Period.month(add_months(first, i).year, add_months(first, i).month) for i in range(count)]
+        count = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.YEAR: 12}[
+            PeriodKind(self.kind)
+        ]
+        return [
+            Period.month(add_months(first, i).year, add_months(first, i).month)
+            for i in range(count)
+        ]
 
     def quarters(self) -> list[Period]:
         if self.kind == PeriodKind.YEAR:

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.scope import can, get_org_or_404, get_scoped_or_404, require_capability
 from apps.core.periods import Period, local_today
 from apps.members import selectors, services
-from apps.members.models import DevelopmentStep, Gender, DuesMonth, Member, Transfer
+from apps.members.models import DevelopmentStep, DuesMonth, Gender, Member, Transfer
 from apps.members.views import WRITE, lifecycle_run, require_any, transfer_run
 
 

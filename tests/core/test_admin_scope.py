@@ -43,7 +43,9 @@ def test_platform_admin_cannot_write_through_the_admin(tree, users, client_for):
     assert client.get("/admin/organizations/org/add/").status_code == 403
 
 
-def test_other_roles_are_refused_and_anonymous_sent_to_the_platform_sign_in(users, client_for, client):
+def test_other_roles_are_refused_and_anonymous_sent_to_the_platform_sign_in(
+    users, client_for, client
+):
     assert client_for(users.secretary).get("/admin/", follow=True).status_code == 403
     response = client.get("/admin/", follow=True)
     assert response.redirect_chain[-1][0].startswith("/accounts/login/")

@@ -98,16 +98,16 @@ def test_secretary_flow_through_the_api(tree, users, roster_a, api_for, settings
             == 0
         )
         r = staff.get(
-            "/api/v1/meetings/compliance/subtree/%d/" % tree.town_a.pk, {"period": "2024-Q1"}
+            f"/api/v1/meetings/compliance/subtree/{tree.town_a.pk}/", {"period": "2024-Q1"}
         )
         assert r.status_code == 200 and len(r.json()["children"]) == 2
         r = api.get(
-            "/api/v1/meetings/compliance/branch/%d/" % tree.branch_a.pk, {"period": "2024-Q1"}
+            f"/api/v1/meetings/compliance/branch/{tree.branch_a.pk}/", {"period": "2024-Q1"}
         )
         assert r.json()["state"] == "red"
         assert (
             api.get(
-                "/api/v1/meetings/compliance/branch/%d/" % tree.branch_a.pk, {"period": "bad"}
+                f"/api/v1/meetings/compliance/branch/{tree.branch_a.pk}/", {"period": "bad"}
             ).status_code
             == 400
         )

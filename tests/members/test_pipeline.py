@@ -24,7 +24,7 @@ def frozen():
         yield
 
 
-def apply(branch, applied=D(2026, 1, 5), born=D(2000, 1, 1)):
+def apply(branch, applied=D(2026, 1, 5), born=D(2000, 1, 1)):  # noqa: B008 (dates are immutable)
     return services.development_apply(
         actor=None, branch=branch, name="申请人", gender="male", applied_on=applied, birth_date=born
     )
@@ -172,7 +172,7 @@ MEETING_PUB = {"publicity_from": D(2027, 6, 7), "publicity_to": D(2027, 6, 11)}
 VOTES = {"expected_voting": 10, "attended_voting": 6, "votes_for": 6}
 
 
-def ready_for_meeting(branch, review=D(2027, 5, 1)):
+def ready_for_meeting(branch, review=D(2027, 5, 1)):  # noqa: B008 (dates are immutable)
     m = candidate(branch)
     rec(m, Step.SPONSORS, D(2027, 4, 21), people=full_members(branch, 2))
     rec(m, Step.POLITICAL_REVIEW, review)

@@ -39,7 +39,9 @@ class DemoContext:
     scale: float = 1.0
     # Shared between app seeders: e.g. "county", "branches", "members_by_branch", "signins"
     data: dict[str, Any] = field(default_factory=dict)
-    signins: list[tuple[str, str, str]] = field(default_factory=list)  # (role label, username, password)
+    signins: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # (role label, username, password)
     log: Any = print
 
 
@@ -48,8 +50,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--if-empty", action="store_true", help="do nothing when organizations exist")
-        parser.add_argument("--scale", type=float, default=1.0, help="fraction of the demo size (tests use less)")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when organizations exist"
+        )
+        parser.add_argument(
+            "--scale", type=float, default=1.0, help="fraction of the demo size (tests use less)"
+        )
 
     def handle(self, *args, seed: int, if_empty: bool, scale: float, **options):
         from apps.organizations.models import Org
@@ -58,7 +64,9 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present; skipping seed_demo.")
             self._print_signins(self._stored_signins())
             return
-        ctx = DemoContext(rng=random.Random(seed), today=local_today(), scale=scale, log=self.stdout.write)
+        ctx = DemoContext(
+            rng=random.Random(seed), today=local_today(), scale=scale, log=self.stdout.write
+        )
         started = time.monotonic()
         with transaction.atomic():
             for app, function in STEPS:
@@ -75,7 +83,9 @@ class Command(BaseCommand):
                 began = time.monotonic()
                 step(ctx)
                 self.stdout.write(f"  {app}.{function}: {time.monotonic() - began:.1f}s")
-        self.stdout.write(self.style.SUCCESS(f"Demo county ready in {time.monotonic() - started:.1f}s."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo county ready in {time.monotonic() - started:.1f}s.")
+        )
         self._print_signins(ctx.signins)
 
     def _stored_signins(self) -> list[tuple[str, str, str]]:
