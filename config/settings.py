@@ -129,6 +129,7 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+FORMAT_MODULE_PATH = ["config.formats"]  # ISO first for <input type="date">
 USE_TZ = True
 
 STATIC_URL = "/static/"

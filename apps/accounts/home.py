@@ -36,7 +36,6 @@ MEMBER_LINKS = [
     ("我的档案", "members:me", "person-badge"),
     ("我的会议", "meetings:mine", "calendar-check"),
     ("党费记录", "members:my_dues", "cash-coin"),
-    ("修改密码", "accounts:password", "key"),
 ]
 
 

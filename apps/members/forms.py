@@ -159,6 +159,27 @@ class ApplyForm(BootstrapForm):
     applied_on = forms.DateField(label="递交申请书日期", widget=DATE)
 
 
+_PUBLICITY = ("publicity_from", "publicity_to")
+_VOTE = ("expected_voting", "attended_voting", "votes_for")
+# The facts each development step records beyond its date and note (what the rules of
+# services.development_problems read).
+STEP_EXTRA_FIELDS: dict[int, tuple[str, ...]] = {
+    Step.ACTIVIST_CHOSEN: _PUBLICITY,
+    Step.MENTORS: ("people",),
+    Step.CANDIDATE_CHOSEN: _PUBLICITY,
+    Step.SPONSORS: ("people",),
+    Step.TRAINING: ("training_days", "training_hours"),
+    Step.ADMISSION_MEETING: (*_PUBLICITY, *_VOTE),
+    Step.ADMISSION_APPROVAL: ("late_reason",),
+    Step.CONFIRMATION_MEETING: ("decision", "extension_months", *_PUBLICITY, *_VOTE),
+    Step.CONFIRMATION_APPROVAL: ("late_reason",),
+}
+PEOPLE_LABELS = {
+    Step.MENTORS: "培养联系人（1–2名正式党员）",
+    Step.SPONSORS: "入党介绍人（2名正式党员）",
+}
+
+
 class StepForm(BootstrapForm):
     step = forms.TypedChoiceField(label="步骤", coerce=int, choices=Step.choices)
     done_on = forms.DateField(label="日期", widget=DATE)
@@ -188,9 +209,19 @@ class StepForm(BootstrapForm):
     late_reason = forms.CharField(label="逾期/延长说明", required=False, max_length=300)
     note = forms.CharField(label="说明", required=False, max_length=300)
 
-    def __init__(self, *args, member: Member | None = None, **kwargs):
+    def __init__(self, *args, member: Member | None = None, step: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        if member is not None:
+        if step is not None:
+            # One page per step: show only what that step needs (a phone form of 3 fields,
+            # not 14). The step itself comes from the page.
+            self.fields["step"].widget = forms.HiddenInput()
+            keep = {"step", "done_on", "note", *STEP_EXTRA_FIELDS.get(step, ())}
+            for name in list(self.fields):
+                if name not in keep:
+                    del self.fields[name]
+            if step in PEOPLE_LABELS:
+                self.fields["people"].label = PEOPLE_LABELS[step]
+        if member is not None and "people" in self.fields:
             self.fields["people"].queryset = (
                 Member.objects.filter(branch=member.branch, status=MemberStatus.FULL)
                 .exclude(pk=member.pk)

@@ -395,6 +395,7 @@ class PendingKind(models.TextChoices):
     LAPSE_REVIEW = "lapse_review", "连续6个月未交党费：自行脱党审查"
     SUSPEND_PROMPT = "suspend_prompt", "失联满6个月：研究停止党籍"
     REMOVE_PROMPT = "remove_prompt", "停止党籍满2年：研究按自行脱党除名"
+    ABROAD_PROMPT = "abroad_prompt", "出国（境）满5年未返回：研究停止党籍"
 
 
 class PendingItem(BaseModel):

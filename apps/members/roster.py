@@ -416,6 +416,8 @@ def roster_export(*, actor, org: Org, reveal: bool = False, reason: str = "") ->
         if len((reason or "").strip()) < 2:
             raise ValidationError({"reason": ["导出完整个人信息须填写原因。"]})
     qs = member_search(user=actor, org=org)
+    if reveal:
+        qs = qs.defer(None)  # the full values are exported: load them with the rows
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("党员花名册")
     ws.append(EXPORT_COLUMNS)

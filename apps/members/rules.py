@@ -29,6 +29,7 @@ EXTENSION_MIN_MONTHS, EXTENSION_MAX_MONTHS = 6, 12  # 延长预备期一次，6�
 # --- §3.3 lifecycle prompts (fixed) ----------------------------------------------------------
 LOST_CONTACT_MONTHS = 6  # 失联≥6个月 → 提示停止党籍
 SUSPENDED_YEARS = 2  # 停止党籍满2年 → 提示按自行脱党除名
+ABROAD_YEARS = 5  # 因私出国长期定居、出国学习研究超过5年未返回 → 一般停止党籍（提示）
 
 # --- §4 dues (fixed) -------------------------------------------------------------------------
 BACKPAY_MAX_MONTHS = 6  # 补交一般≤6个月

@@ -47,7 +47,8 @@ def member_search(
 ) -> QuerySet[Member]:
     """Name prefix, ID-number suffix (≤4 characters; 18 characters = exact match via the keyed
     hash), status and category, inside the user's scope (and `org`'s subtree if given)."""
-    qs = members_visible_to(user).select_related("branch")
+    # Lists show the masked columns; skip loading (and decrypting) the ciphertexts per row.
+    qs = members_visible_to(user).select_related("branch").defer("id_number", "phone")
     if org is not None:
         qs = qs.filter(branch__path__startswith=org.path)
     if not status and not include_all:

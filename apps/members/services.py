@@ -243,6 +243,12 @@ def member_update(
     _apply_identity(member, id_number, phone)
     member.full_clean(exclude=["id_number", "phone", "user"])
     member.save()
+    # A member back in contact or back home no longer needs the suspension prompt.
+    today = local_today()
+    if member.management_status != ManagementStatus.LOST_CONTACT:
+        _resolve_pending(member, PendingKind.SUSPEND_PROMPT, today, "已恢复联系")
+    if member.management_status != ManagementStatus.ABROAD:
+        _resolve_pending(member, PendingKind.ABROAD_PROMPT, today, "已回国（境）")
     after = snapshot(member, [*fields, "id_number_masked", "phone_masked"])
     audit_log(
         actor=actor,
@@ -405,7 +411,8 @@ def member_suspend(
         deciding_org=deciding_org,
         suspended_on=on,
     )
-    _resolve_pending(member, PendingKind.SUSPEND_PROMPT, on, "已停止党籍")
+    for pending_kind in (PendingKind.SUSPEND_PROMPT, PendingKind.ABROAD_PROMPT):
+        _resolve_pending(member, pending_kind, on, "已停止党籍")
     return member
 
 
@@ -524,7 +531,8 @@ def _raise_pending(member: Member, kind: str, on: dt.date, detail: str) -> bool:
 
 @transaction.atomic
 def lifecycle_prompts_sweep(*, today: dt.date | None = None) -> int:
-    """失联≥6个月 → prompt to suspend; 停止党籍满2年 → prompt to remove. Prompts only."""
+    """失联≥6个月 → prompt to suspend; 出国（境）超过5年未返回 → prompt to suspend; 停止党籍满2年
+    → prompt to remove. Prompts only: the decision is a person's lifecycle service call."""
     today = today or local_today()
     raised = 0
     lost = Member.objects.filter(
@@ -538,6 +546,18 @@ def lifecycle_prompts_sweep(*, today: dt.date | None = None) -> int:
             PendingKind.SUSPEND_PROMPT,
             today,
             f"自{m.lost_contact_since:%Y年%m月%d日}起失去联系已满6个月，请研究是否停止党籍。",
+        )
+    abroad = Member.objects.filter(
+        status__in=[S.FULL, *PROBATIONARY_STATUSES],
+        management_status=ManagementStatus.ABROAD,
+        abroad_since__lt=add_years(today, -rules.ABROAD_YEARS),
+    )
+    for m in abroad:
+        raised += _raise_pending(
+            m,
+            PendingKind.ABROAD_PROMPT,
+            today,
+            f"自{m.abroad_since:%Y年%m月%d日}出国（境）已超过5年未返回，请研究是否停止党籍。",
         )
     stale = Member.objects.filter(
         status=S.SUSPENDED, suspended_on__lte=add_years(today, -rules.SUSPENDED_YEARS)

@@ -329,9 +329,16 @@ def development_apply(request: HttpRequest) -> HttpResponse:
 def development_step(request: HttpRequest, pk: int) -> HttpResponse:
     member = _member_or_404(request, pk)
     require_any(request.user, member.branch)
-    step = int(request.GET.get("step") or request.POST.get("step") or _next_step(member) or 2)
+    raw = request.POST.get("step") or request.GET.get("step") or _next_step(member) or 2
+    try:
+        step = Step(int(raw))
+    except ValueError:
+        raise Http404("没有这个发展步骤。") from None
     form = forms.StepForm(
-        request.POST or None, member=member, initial={"step": step, "done_on": local_today()}
+        request.POST or None,
+        member=member,
+        step=step,
+        initial={"step": step, "done_on": local_today()},
     )
     problems = []
     if request.method == "POST" and form.is_valid():
@@ -341,7 +348,7 @@ def development_step(request: HttpRequest, pk: int) -> HttpResponse:
                 member=member,
                 step=form.cleaned_data["step"],
                 done_on=form.cleaned_data["done_on"],
-                people=form.cleaned_data["people"],
+                people=form.cleaned_data.get("people") or [],
                 **form.facts(),
             )
         except ValidationError as exc:

@@ -5,8 +5,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from apps.members import services
+from apps.members.models import ManagementStatus, PendingItem, PendingKind
 from apps.members.models import MemberStatus as S
-from apps.members.models import PendingItem, PendingKind
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +109,27 @@ def test_suspended_two_years_prompt(tree):
     assert services.lifecycle_prompts_sweep(today=TODAY) == 0
     MemberFactory(branch=tree.branch_a, status=S.SUSPENDED, suspended_on=dt.date(2024, 6, 15))
     assert services.lifecycle_prompts_sweep(today=TODAY) == 1
+
+
+def test_abroad_over_five_years_prompts_suspension_and_clears_on_return(tree, users):
+    m = MemberFactory(
+        branch=tree.branch_a,
+        status=S.FULL,
+        management_status=ManagementStatus.ABROAD,
+        abroad_since=dt.date(2021, 6, 15),  # exactly five years before TODAY: not yet "超过5年"
+    )
+    assert services.lifecycle_prompts_sweep(today=TODAY) == 0
+    type(m).objects.filter(pk=m.pk).update(abroad_since=dt.date(2021, 6, 14))
+    assert services.lifecycle_prompts_sweep(today=TODAY) == 1
+    assert services.lifecycle_prompts_sweep(today=TODAY) == 0  # idempotent
+    item = PendingItem.objects.get(member=m, resolved_on__isnull=True)
+    assert item.kind == PendingKind.ABROAD_PROMPT
+    assert "超过5年" in item.detail
+    m.refresh_from_db()
+    assert m.status == S.FULL  # a prompt, never automatic
+
+    services.member_update(
+        actor=users.secretary, member=m, management_status=ManagementStatus.EMPLOYED
+    )
+    item.refresh_from_db()
+    assert item.resolved_on is not None and item.resolution == "已回国（境）"

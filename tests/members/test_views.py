@@ -266,3 +266,35 @@ def test_export_masked_unless_revealed_with_reason(tree, users, client_for, zhan
         client_for(users.outsider).get(f"/members/export/?org={tree.branch_a.pk}").status_code
         == 404
     )
+
+
+def test_step_page_shows_only_what_the_step_needs_and_keeps_dates_after_an_error(
+    tree, users, client_for
+):
+    a = services.development_apply(
+        actor=None,
+        branch=tree.branch_a,
+        name="申请人",
+        gender="female",
+        applied_on=local_today(),
+        birth_date=dt.date(2000, 1, 1),
+    )
+    c = client_for(users.secretary)
+    training = c.get(f"/members/{a.pk}/step/?step=11").content.decode()
+    assert "培训天数" in training and "培训学时" in training
+    assert "赞成票" not in training and "公示开始" not in training
+    meeting = c.get(f"/members/{a.pk}/step/?step=15").content.decode()
+    assert "赞成票" in meeting and "公示开始" in meeting and "培训天数" not in meeting
+    sponsors = c.get(f"/members/{a.pk}/step/?step=9").content.decode()
+    assert "入党介绍人（2名正式党员）" in sponsors
+    assert c.get(f"/members/{a.pk}/step/?step=abc").status_code == 404
+
+    # A training record that is too short is refused; the form comes back with its date.
+    r = c.post(
+        f"/members/{a.pk}/step/?step=11",
+        {"step": "11", "done_on": "2026-03-02", "training_days": "1"},
+    )
+    assert r.status_code in (200, 400)
+    page = r.content.decode()
+    assert 'value="2026-03-02"' in page
+    assert not a.steps.filter(step=11).exists()
