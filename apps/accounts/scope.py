@@ -198,7 +198,7 @@ NAVIGATION = [
     ("党员", "members:list", "people", {"view"}),
     ("发展党员", "members:pipeline", "person-up", {"view"}),
     ("党费", "members:dues", "cash-coin", {"view"}),
-    ("三会一课", "meetings:calendar", "calendar-check", {"view"}),
+    ("三会一课", "meetings:calendar", "calendar-check", {"view", "self"}),
     ("我的", "members:me", "person-badge", {"self"}),
     ("考核评议", "assessments:home", "clipboard-check", {"view"}),
     ("数据看板", "dashboards:home", "bar-chart", {"view"}),

@@ -12,7 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.scope import can, get_org_or_404, require, scoped
+from apps.accounts.scope import can, get_org_or_404, require, scope_of, scoped
 from apps.core.periods import Period, PeriodKind
 from apps.meetings import selectors, services
 from apps.meetings.models import (
@@ -325,13 +325,22 @@ class MeetingList(generics.ListAPIView):
         p = self.request.query_params
         org = org_for(self.request.user, p["branch"]) if p.get("branch") else None
         flagged = {"1": True, "true": True, "0": False, "false": False}.get(p.get("flagged", ""))
-        qs = selectors.review_queue(
-            self.request.user,
-            state=p.get("state") or None,
-            kind=p.get("kind") or None,
-            org=org,
-            flagged=flagged,
-        )
+        scope = scope_of(self.request.user)
+        if not scope.has("view") and scope.has("self"):
+            # an ordinary member: the meetings they are expected at, nothing else
+            qs = selectors.meetings_attended_by(self.request.user).order_by("-starts_at", "-id")
+            if p.get("state"):
+                qs = qs.filter(state=p["state"])
+            if p.get("kind"):
+                qs = qs.filter(kinds__contains=[p["kind"]])
+        else:
+            qs = selectors.review_queue(
+                self.request.user,
+                state=p.get("state") or None,
+                kind=p.get("kind") or None,
+                org=org,
+                flagged=flagged,
+            )
         for param, lookup in (("from", "starts_at__date__gte"), ("to", "starts_at__date__lte")):
             if p.get(param):
                 try:
@@ -365,10 +374,28 @@ class MeetingList(generics.ListAPIView):
         )
 
 
+def _attendee_view(meeting, user) -> dict:
+    """What an expected attendee without the `view` scope may read: the record without the
+    other people's attendance, the 纸上党建 flags, attachments and the review comment."""
+    data = MeetingOut(selectors.meeting_detail(meeting)).data
+    member = selectors.member_record_of(user)
+    data["attendances"] = [a for a in data["attendances"] if member and a["member_id"] == member.pk]
+    data["flags"], data["attachments"], data["review_comment"] = [], [], ""
+    data["roster_count"] = 0
+    return data
+
+
 class MeetingDetail(APIView):
-    @extend_schema(responses=MeetingOut)
+    @extend_schema(
+        responses=MeetingOut,
+        description="An ordinary member (self scope) reads the meetings they are expected at: "
+        "only their own attendance row, no flags, attachments or review comment.",
+    )
     def get(self, request, pk: int):
-        return _detail(selectors.meeting_for(request.user, pk))
+        meeting, full = selectors.meeting_read(request.user, pk)
+        if not full:
+            return Response(_attendee_view(meeting, request.user))
+        return _detail(meeting)
 
     @extend_schema(parameters=[OpenApiParameter("reason", str)], responses={204: None})
     def delete(self, request, pk: int):
@@ -528,6 +555,53 @@ class MeetingVersions(APIView):
                 }
                 for v in meeting.versions.select_related("changed_by").order_by("-number")
             ]
+        )
+
+
+class MyMeetings(APIView):
+    @extend_schema(
+        parameters=[PERIOD_PARAM],
+        responses=inline_serializer(
+            "MyMeetingsOut",
+            {
+                "member": serializers.IntegerField(),
+                "period": serializers.CharField(),
+                "expected": serializers.IntegerField(),
+                "present": serializers.IntegerField(),
+                "leave": serializers.IntegerField(),
+                "rate": serializers.FloatField(allow_null=True),
+                "meetings": serializers.ListField(),
+            },
+        ),
+    )
+    def get(self, request):
+        """The signed-in member's own meetings in a period (default: this year) with their own
+        attendance, and their attendance rate over the counted (reported) meetings."""
+        member = selectors.member_record_of(request.user)
+        if member is None:
+            raise Http404("未找到您的党员档案。")
+        period = period_param(request, PeriodKind.YEAR)
+        rate = selectors.attendance_rate(period=period, member=member)
+        rows = selectors.my_meetings(request.user, start=period.start_at, end=period.end_at)
+        return Response(
+            {
+                "member": member.pk,
+                "period": period.key,
+                "expected": rate.expected,
+                "present": rate.present,
+                "leave": rate.leave,
+                "rate": rate.rate,
+                "meetings": [
+                    {
+                        **MeetingListOut(m).data,
+                        "my_status": a.status,
+                        "my_reason": a.reason,
+                        "has_vote": a.has_vote,
+                        "excluded_from_expected": a.excluded_from_expected,
+                    }
+                    for m, a in rows
+                ],
+            }
         )
 
 
@@ -756,6 +830,7 @@ class RequirementList(APIView):
 _ = MeetingState
 urlpatterns = [
     path("meetings/", MeetingList.as_view(), name="meetings-list"),
+    path("meetings/mine/", MyMeetings.as_view(), name="meetings-mine"),
     path("meetings/<int:pk>/", MeetingDetail.as_view(), name="meetings-detail"),
     path("meetings/<int:pk>/record/", MeetingRecord.as_view(), name="meetings-record"),
     path("meetings/<int:pk>/move/", MeetingMove.as_view(), name="meetings-move"),

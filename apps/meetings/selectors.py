@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.scope import get_scoped_or_404, scoped
@@ -38,17 +40,87 @@ def meetings_visible_to(user, capability: str = "view") -> QuerySet[Meeting]:
 
 
 def meeting_for(user, pk, capability: str = "view") -> Meeting:
-    """The meeting if the user may see it (404 otherwise); 403 when seen but `capability` is missing."""
+    """The meeting with full access if it lies in the user's `view` scope (404 otherwise); 403
+    when seen but `capability` is missing. A meeting the user sees only as an expected attendee
+    (`self` scope, see `meeting_read`) answers 403 here: visible, but not this part of it."""
     from apps.accounts.scope import require
 
-    meeting = get_scoped_or_404(
-        Meeting.objects.select_related("branch", "party_group"),
-        user,
-        path_field="branch__path",
-        pk=pk,
-    )
+    try:
+        meeting = get_scoped_or_404(
+            Meeting.objects.select_related("branch", "party_group"),
+            user,
+            path_field="branch__path",
+            pk=pk,
+        )
+    except Http404:
+        if str(pk).isdigit() and meetings_attended_by(user).filter(pk=int(pk)).exists():
+            raise PermissionDenied("没有权限执行此操作。") from None
+        raise
     require(user, capability, meeting.branch)
     return meeting
+
+
+def member_record_of(user):
+    """The member record linked to the user's account (None when there is none)."""
+    from apps.members.models import Member
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Member.objects.filter(user=user).select_related("branch").first()
+
+
+def meetings_attended_by(user) -> QuerySet[Meeting]:
+    """The `self` scope of meetings: those where the user's own member record is an expected
+    attendee (planned, held or cancelled), in any branch. Nothing else."""
+    member = member_record_of(user)
+    if member is None:
+        return Meeting.objects.none()
+    return Meeting.objects.select_related("branch", "party_group").filter(
+        pk__in=Attendance.objects.filter(member=member).values("meeting_id")
+    )
+
+
+def meeting_read(user, pk) -> tuple[Meeting, bool]:
+    """A meeting for reading: (meeting, full). `full` is True when the meeting lies in the
+    user's `view` scope; False when the user sees it only as an expected attendee (read-only,
+    own attendance only). Neither: 404 like a missing id."""
+    try:
+        return get_scoped_or_404(
+            Meeting.objects.select_related("branch", "party_group"),
+            user,
+            path_field="branch__path",
+            pk=pk,
+        ), True
+    except Http404:
+        pass
+    try:
+        return meetings_attended_by(user).get(pk=int(pk)), False
+    except (Meeting.DoesNotExist, TypeError, ValueError):
+        raise Http404("未找到。") from None
+
+
+def own_attendance(meeting: Meeting, user) -> Attendance | None:
+    member = member_record_of(user)
+    if member is None:
+        return None
+    return Attendance.objects.filter(meeting=meeting, member=member).first()
+
+
+def my_meetings(
+    user, *, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> list[tuple[Meeting, Attendance]]:
+    """The user's own meetings (as an expected attendee) with their attendance row, by start."""
+    member = member_record_of(user)
+    if member is None:
+        return []
+    qs = Attendance.objects.filter(member=member).select_related(
+        "meeting", "meeting__branch", "meeting__party_group"
+    )
+    if start is not None:
+        qs = qs.filter(meeting__starts_at__gte=start)
+    if end is not None:
+        qs = qs.filter(meeting__starts_at__lt=end)
+    return [(a.meeting, a) for a in qs.order_by("meeting__starts_at", "meeting_id")]
 
 
 def meeting_detail(meeting: Meeting) -> Meeting:

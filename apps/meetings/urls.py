@@ -5,6 +5,7 @@ from apps.meetings import views
 app_name = "meetings"
 urlpatterns = [
     path("", views.calendar_view, name="calendar"),
+    path("mine/", views.mine_view, name="mine"),
     path("plan/", views.plan_view, name="plan"),
     path("review/", views.review_list, name="review"),
     path("compliance/", views.compliance_view, name="compliance"),

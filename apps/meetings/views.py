@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.accounts.scope import can, orgs_visible_to, require_capability
+from apps.accounts.scope import can, orgs_visible_to, require_capability, scope_of
 from apps.core.periods import Period, PeriodKind, local_date, local_today
 from apps.meetings import rules, selectors, services
 from apps.meetings.api import org_for
@@ -58,7 +58,11 @@ def _month_param(request) -> Period:
 
 @login_required
 def calendar_view(request: HttpRequest) -> HttpResponse:
-    """Month calendar of one branch: held, planned, due and overdue items."""
+    """Month calendar of one branch: held, planned, due and overdue items. An ordinary member
+    (`self` scope only) goes to their own meetings instead."""
+    scope = scope_of(request.user)
+    if not scope.has("view") and scope.has("self"):
+        return redirect(f"{reverse('meetings:mine')}?{request.GET.urlencode()}")
     require_capability(request.user, "view")
     branch = (
         org_for(request.user, request.GET["branch"])
@@ -412,9 +416,63 @@ def _detail_context(request, meeting):
 
 @login_required
 def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The meeting as a printable 会议记录."""
-    meeting = selectors.meeting_for(request.user, pk)
+    """The meeting as a printable 会议记录; an expected attendee without the `view` scope sees
+    it read-only with their own attendance only."""
+    meeting, full = selectors.meeting_read(request.user, pk)
+    if not full:
+        return render(
+            request,
+            "meetings/detail_self.html",
+            {
+                "meeting": selectors.meeting_detail(meeting),
+                "mine": selectors.own_attendance(meeting, request.user),
+            },
+        )
     return render(request, "meetings/detail.html", _detail_context(request, meeting))
+
+
+@login_required
+def mine_view(request: HttpRequest) -> HttpResponse:
+    """An ordinary member's meetings: the month calendar of the meetings they are expected at,
+    with their own attendance, and their attendance rate this year."""
+    member = selectors.member_record_of(request.user)
+    if member is None:
+        raise Http404("未找到您的党员档案。")
+    month = _month_param(request)
+    today = local_today()
+    rows = selectors.my_meetings(request.user, start=month.start_at, end=month.end_at)
+    by_day: dict[dt.date, list] = {}
+    for m, _a in rows:
+        if m.state != MeetingState.CANCELLED:
+            by_day.setdefault(local_date(m.starts_at), []).append(m)
+    weeks = [
+        [
+            {
+                "day": d,
+                "in_month": d.month == month.index,
+                "today": d == today,
+                "meetings": by_day.get(d, []),
+            }
+            for d in week
+        ]
+        for week in calendar.Calendar().monthdatescalendar(month.year, month.index)
+    ]
+    year = Period.year_of(month.year)
+    return render(
+        request,
+        "meetings/mine.html",
+        {
+            "member": member,
+            "month": month,
+            "weeks": weeks,
+            "weekdays": WEEKDAYS,
+            "rows": rows,
+            "prev": month.previous(),
+            "next": month.next(),
+            "year": year,
+            "rate": selectors.attendance_rate(period=year, member=member),
+        },
+    )
 
 
 @login_required

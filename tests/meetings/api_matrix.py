@@ -14,6 +14,10 @@ from tests.api_matrix import Case
 READ = {"admin": 200, "staff": 200, "secretary": 200, "committee": 200}
 WRITE = {"admin": 403, "staff": 403, "secretary": 200, "committee": 200}
 SUPERIOR = {"admin": 403, "staff": 200, "secretary": 403, "committee": 403}
+# The `member` user is an expected attendee of the meetings built below (branch_a's roster):
+# they read the meeting (own attendance only) and get 403 on everything else about it.
+ATTENDEE_READ = {**READ, "member": 200}
+ATTENDEE_NO = {"member": 403}
 
 
 def _secretary(world):
@@ -65,6 +69,30 @@ def _meeting(world, *, state="planned", kinds=("theme_day",)):
 
 def meeting(state="planned", **kw):
     return lambda world: {"path": {"id": _meeting(world, state=state, **kw).pk}}
+
+
+def meeting_without_member(world):
+    """A meeting of branch_a whose expected attendees leave out the `member` user."""
+    from apps.meetings import services
+    from apps.members.models import Member
+
+    _members(world)
+    start = timezone.now() + dt.timedelta(days=2)
+    ids = list(
+        Member.objects.filter(branch=world.tree.branch_a, user__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    m = services.meeting_plan(
+        actor=_secretary(world),
+        branch=world.tree.branch_a,
+        kinds=["committee_meeting"],
+        title="支委会",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        attendee_ids=ids,
+    )
+    return {"path": {"id": m.pk}}
 
 
 def plan_body(world):
@@ -183,47 +211,90 @@ CASES = [
         build=plan_body,
         expect={**WRITE, "secretary": 201, "committee": 201},
     ),
-    Case("GET", "/api/v1/meetings/{id}/", build=meeting(), expect=READ),
+    Case("GET", "/api/v1/meetings/{id}/", build=meeting(), expect=ATTENDEE_READ),
+    Case(
+        "GET",
+        "/api/v1/meetings/{id}/",
+        build=meeting_without_member,
+        expect=READ,
+        note="member not expected at it: 404",
+    ),
+    Case(
+        "GET",
+        "/api/v1/meetings/mine/",
+        expect={"member": 200},
+        note="only users with a member record",
+    ),
     Case(
         "DELETE",
         "/api/v1/meetings/{id}/",
         build=meeting(),
-        expect={**WRITE, "secretary": 204, "committee": 204},
+        expect={**WRITE, **ATTENDEE_NO, "secretary": 204, "committee": 204},
         note="unlocked",
     ),
     Case(
         "DELETE",
         "/api/v1/meetings/{id}/",
         build=lambda w: {**meeting("submitted")(w), "query": {"reason": "重复录入"}},
-        expect={**SUPERIOR, "staff": 204},
+        expect={**SUPERIOR, **ATTENDEE_NO, "staff": 204},
         note="locked: superior",
     ),
-    Case("POST", "/api/v1/meetings/{id}/record/", build=record_body, expect=WRITE),
-    Case("POST", "/api/v1/meetings/{id}/move/", build=move_body, expect=WRITE),
+    Case(
+        "POST",
+        "/api/v1/meetings/{id}/record/",
+        build=record_body,
+        expect={**WRITE, **ATTENDEE_NO},
+    ),
+    Case("POST", "/api/v1/meetings/{id}/move/", build=move_body, expect={**WRITE, **ATTENDEE_NO}),
     Case(
         "POST",
         "/api/v1/meetings/{id}/cancel/",
         build=lambda w: {**meeting()(w), "data": {"reason": "改期"}},
-        expect=WRITE,
+        expect={**WRITE, **ATTENDEE_NO},
     ),
-    Case("POST", "/api/v1/meetings/{id}/submit/", build=meeting("recorded"), expect=WRITE),
-    Case("POST", "/api/v1/meetings/{id}/accept/", build=meeting("submitted"), expect=SUPERIOR),
+    Case(
+        "POST",
+        "/api/v1/meetings/{id}/submit/",
+        build=meeting("recorded"),
+        expect={**WRITE, **ATTENDEE_NO},
+    ),
+    Case(
+        "POST",
+        "/api/v1/meetings/{id}/accept/",
+        build=meeting("submitted"),
+        expect={**SUPERIOR, **ATTENDEE_NO},
+    ),
     Case(
         "POST",
         "/api/v1/meetings/{id}/return/",
         build=lambda w: {**meeting("submitted")(w), "data": {"comment": "缺签到表"}},
-        expect=SUPERIOR,
+        expect={**SUPERIOR, **ATTENDEE_NO},
     ),
-    Case("POST", "/api/v1/meetings/{id}/appraisals/", build=appraisal_body, expect=WRITE),
-    Case("POST", "/api/v1/meetings/{id}/criticism/", build=criticism_body, expect=WRITE),
+    Case(
+        "POST",
+        "/api/v1/meetings/{id}/appraisals/",
+        build=appraisal_body,
+        expect={**WRITE, **ATTENDEE_NO},
+    ),
+    Case(
+        "POST",
+        "/api/v1/meetings/{id}/criticism/",
+        build=criticism_body,
+        expect={**WRITE, **ATTENDEE_NO},
+    ),
     Case(
         "POST",
         "/api/v1/meetings/{id}/attachments/",
         build=lambda w: {**meeting("recorded")(w), "data": {}},
-        expect={**WRITE, "secretary": 415, "committee": 415},
+        expect={**WRITE, **ATTENDEE_NO, "secretary": 415, "committee": 415},
         note="JSON body refused (multipart only)",
     ),
-    Case("GET", "/api/v1/meetings/{id}/versions/", build=meeting("submitted"), expect=READ),
+    Case(
+        "GET",
+        "/api/v1/meetings/{id}/versions/",
+        build=meeting("submitted"),
+        expect={**READ, **ATTENDEE_NO},
+    ),
     Case(
         "DELETE",
         "/api/v1/meetings/attachments/{id}/",

@@ -107,4 +107,6 @@ def test_scope_on_pages(tree, users, roster_a, client_for):
     secretary = client_for(users.secretary)
     assert secretary.post(f"/meetings/{m.pk}/accept/").status_code == 403
     assert client_for(users.staff).post(f"/meetings/{m.pk}/accept/").status_code == 302
-    assert client_for(users.member).get(f"/meetings/{m.pk}/").status_code == 404
+    member = client_for(users.member)  # an expected attendee: read-only (test_member_scope.py)
+    assert member.get(f"/meetings/{m.pk}/").status_code == 200
+    assert member.get(f"/meetings/{m.pk}/record/").status_code == 403

@@ -1,0 +1,78 @@
+"""Meetings pages at phone and desktop size: they render Chinese, fit the screen and are saved
+to var/screenshots/ for a human look."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from apps.meetings import services
+from apps.members.models import Member
+from tests.browser.conftest import assert_renders_chinese
+from tests.factories import MemberFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def assert_fits(page):
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
+def _held(tree, users):
+    for i in range(6):
+        MemberFactory(branch=tree.branch_a, name=f"党员{i:02d}")
+    start = timezone.now() - dt.timedelta(days=2)
+    m = services.meeting_plan(
+        actor=users.secretary,
+        branch=tree.branch_a,
+        kinds=["theme_day", "party_lecture"],
+        title="主题党日：学习党章",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        place="村委会会议室",
+        unplanned_reason="临时安排",
+    )
+    rows = list(m.attendances.all())
+    services.meeting_record(
+        actor=users.secretary,
+        meeting=m,
+        attendance=[
+            {
+                "member_id": a.member_id,
+                "status": "leave" if i == 1 else "present",
+                "reason": "外出务工" if i == 1 else "",
+            }
+            for i, a in enumerate(rows)
+        ],
+        host_id=rows[0].member_id,
+        recorder_id=rows[0].member_id,
+        lecturer_id=rows[0].member_id,
+        minutes="集中学习党章第一章，结合村里的实际工作交流体会。",
+        decisions="每月组织一次学习。",
+    )
+    return m
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_member_meeting_pages(open_page, screenshot, live_server, tree, users, size):
+    m = _held(tree, users)
+    me = Member.objects.get(user=users.member)
+    assert m.attendances.filter(member=me).exists()
+    page = open_page(users.member, size=size, path="/meetings/")
+    assert "/meetings/mine/" in page.url
+    assert_renders_chinese(page)
+    assert_fits(page)
+    assert page.get_by_text("主题党日：学习党章").count() >= 1
+    screenshot(page, f"meetings-mine-{size}")
+    page.goto(f"{live_server.url}/meetings/{m.pk}/")
+    assert_renders_chinese(page)
+    assert_fits(page)
+    assert page.get_by_text("我的出席情况").count() == 1
+    assert page.get_by_text("外出务工").count() == 0
+    screenshot(page, f"meetings-detail-member-{size}")
