@@ -298,6 +298,37 @@ def role_revoke(*, actor, grant: RoleGrant) -> None:
     forget_scope(grant.user)
 
 
+def grants_follow_merge(*, org, into, actor=None, **_) -> None:
+    """`org` was merged into `into` (organizations' `org_merged` signal, inside the merge's
+    transaction). Members moved to `into`, so their 党员 grants move with them; the roles of
+    the old org's office holders (书记, 支委, staff, administrators) lapse with the org — the
+    scope already ignores grants on abolished orgs — and the merge's audit trail lists them so
+    an administrator can re-grant where needed."""
+    from apps.organizations.models import BRANCH_TYPES
+
+    grants = list(RoleGrant.objects.select_related("user").filter(org=org))
+    moved, lapsed = [], []
+    for grant in grants:
+        if grant.role == Role.MEMBER and into.org_type in BRANCH_TYPES:
+            if not RoleGrant.objects.filter(user=grant.user, org=into, role=grant.role).exists():
+                RoleGrant.objects.create(
+                    user=grant.user, org=into, role=grant.role, granted_by=_real(actor)
+                )
+            grant.delete()
+            moved.append(grant.user.username)
+        else:
+            lapsed.append(f"{grant.user.username}（{grant.get_role_display()}）")
+        forget_scope(grant.user)
+    if moved or lapsed:
+        audit_log(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=org,
+            verb="grants_follow_merge",
+            changes={"member_grants_moved": [None, moved], "grants_lapsed": [None, lapsed]},
+        )
+
+
 def _real(actor):
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 

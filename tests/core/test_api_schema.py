@@ -18,3 +18,7 @@ def test_schema_and_docs_pages_answer(client, users):
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+    # Served from our own static files (drf-spectacular-sidecar), so it works offline.
+    page = docs.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn.jsdelivr.net" not in page and "unpkg.com" not in page
