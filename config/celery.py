@@ -37,6 +37,9 @@ beat("meetings-org-stats-refresh", "meetings.org_stats_refresh_due", crontab(min
 beat("notifications.dispatch", "apps.notifications.tasks.dispatch", 60.0)
 beat("notifications.requeue_stuck", "apps.notifications.tasks.requeue_stuck", 60.0)
 beat("notifications.sweep", "apps.notifications.tasks.sweep", 300.0)
+# 三会一课 compliance reminders (7 days before a period ends, overdue, escalated): hourly, from
+# the meetings rollups.
+beat("notifications.compliance", "apps.notifications.tasks.sweep_compliance", crontab(minute=7))
 # --- assessments ---
 # --- reports ---
 # Dashboard member rollup: every 15 minutes (one INSERT … SELECT, see docs/architecture.md).

@@ -232,6 +232,22 @@ if CELERY_TASK_TIME_LIMIT >= CELERY_BROKER_VISIBILITY_TIMEOUT:
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Reminder lead times (apps/notifications/rules.py; docs/operations.md "Reminder outbox").
+# Meeting reminders to the expected attendees, in hours before the start ("the day before" and
+# "2 hours before" by default); the host's "still unrecorded" reminder, in days after the date.
+NOTIFICATIONS_MEETING_LEAD_HOURS = [
+    int(h) for h in env.listing("NOTIFICATIONS_MEETING_LEAD_HOURS", "24,2")
+]
+NOTIFICATIONS_MEETING_UNRECORDED_DAYS = env.integer("NOTIFICATIONS_MEETING_UNRECORDED_DAYS", 2)
+# Compliance (三会一课 frequency): to the secretary this many days before a period ends with a
+# requirement unmet, again when it is overdue, and to the superior's staff this many days later.
+NOTIFICATIONS_COMPLIANCE_LEAD_DAYS = env.integer("NOTIFICATIONS_COMPLIANCE_LEAD_DAYS", 7)
+NOTIFICATIONS_COMPLIANCE_ESCALATE_DAYS = env.integer("NOTIFICATIONS_COMPLIANCE_ESCALATE_DAYS", 10)
+if not NOTIFICATIONS_MEETING_LEAD_HOURS or min(NOTIFICATIONS_MEETING_LEAD_HOURS) <= 0:
+    raise ImproperlyConfigured(
+        "NOTIFICATIONS_MEETING_LEAD_HOURS must list positive hours, e.g. 24,2."
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -182,6 +182,74 @@ def meetings_awaiting_record(
     )
 
 
+def meetings_planned_between(*, start: dt.datetime, end: dt.datetime) -> QuerySet[Meeting]:
+    """Planned (not yet recorded) meetings starting in [start, end): for the notifications
+    sweeper's "still unrecorded" reminder."""
+    return Meeting.objects.filter(
+        state=MeetingState.PLANNED, starts_at__gte=start, starts_at__lt=end
+    ).select_related("branch", "host")
+
+
+def meeting_attendee_user_ids(meeting_ids) -> dict[int, list[int]]:
+    """{meeting id: ids of the active user accounts of its expected attendees} (attendance rows
+    not excluded from the expected count, whose member has an account)."""
+    out: dict[int, list[int]] = {}
+    rows = (
+        Attendance.objects.filter(
+            meeting_id__in=list(meeting_ids),
+            excluded_from_expected=False,
+            member__user__isnull=False,
+            member__user__is_active=True,
+        )
+        .order_by("meeting_id", "member__user_id")
+        .values_list("meeting_id", "member__user_id")
+    )
+    for meeting_id, user_id in rows:
+        out.setdefault(meeting_id, []).append(user_id)
+    return out
+
+
+def compliance_gaps(
+    *, window: Period, today: dt.date | None = None, branch_ids: list[int] | None = None
+) -> dict[int, list[rollups.RequirementResult]]:
+    """{branch id: requirements of `window`'s own kind (a monthly rule for a month ...) neither
+    met nor exempt in `window`}, for every branch (or `branch_ids`), read from the branch
+    rollup (layer 2) with a fixed number of queries: the notifications compliance reminders."""
+    today = today or local_today()
+    requirements = [r for r in rollups.active_requirements() if r.period == window.kind]
+    if not requirements:
+        return {}
+    branches = rollups.load_branches(window=window, branch_ids=branch_ids)
+    if not branches:
+        return {}
+    org_ids = None
+    if branch_ids is not None:
+        org_ids = [b.id for b in branches] + [g for b in branches for g in b.group_ids]
+    stats = rollups.load_stats(
+        keys=rollups.needed_keys(requirements, window) | {window.key}, org_ids=org_ids
+    )
+    exemptions = rollups.load_exemptions(window=window, branch_ids=branch_ids)
+    due_soon = int(rule_value("meetings.due_soon_days"))
+    out = {}
+    for branch in branches:
+        gaps = [
+            r
+            for r in rollups.evaluate_branch(
+                branch,
+                requirements=requirements,
+                window=window,
+                stats=stats,
+                exemptions=exemptions,
+                today=today,
+                due_soon_days=due_soon,
+            )
+            if r.status not in (rules.MET, rules.EXEMPT)
+        ]
+        if gaps:
+            out[branch.id] = gaps
+    return out
+
+
 def review_queue(
     user,
     *,

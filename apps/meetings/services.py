@@ -1,8 +1,8 @@
 """Meeting writes. Every service is one transaction that also UPSERTs the rollups
 (apps.meetings.rollups.stats_apply) and writes the audit log. Views and the API call these.
 
-Events for other apps (notifications): `meeting_event` is sent after commit with
-`meeting_id` and `event` in EVENTS."""
+Events for other apps: `meeting_event` is sent after commit with `meeting_id` and `event` in
+EVENTS; the meeting's reminders are synced inside the transaction (`_emit`)."""
 
 from __future__ import annotations
 
@@ -77,6 +77,11 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 def _emit(meeting_id: int, event: str) -> None:
+    # Reminders follow the meeting in this same transaction (written, moved or withdrawn);
+    # other listeners hear `meeting_event` once it has committed.
+    from apps.notifications.rules import reminders_meeting_sync
+
+    reminders_meeting_sync(meeting_id=meeting_id, event=event)
     transaction.on_commit(
         lambda: meeting_event.send(sender=Meeting, meeting_id=meeting_id, event=event)
     )

@@ -17,13 +17,22 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
-from apps.core.periods import add_months, add_years, local_date, local_midnight
+from apps.core.periods import (
+    SHANGHAI,
+    Period,
+    PeriodKind,
+    add_months,
+    add_years,
+    local_date,
+    local_midnight,
+)
 from apps.core.rules import register, rule_value
 from apps.notifications.models import Channel, Reminder
 from apps.notifications.selectors import branch_people, superior_staff
-from apps.notifications.services import Due, reminders_upsert, subject_of
+from apps.notifications.services import Due, reminders_sync, reminders_upsert, subject_of
 
 # --- parameters -------------------------------------------------------------------------------
 register(
@@ -120,17 +129,32 @@ class ReminderRule:
     # Checked by the sender right before a delivery goes out: False withdraws it instead of
     # sending stale news (dues paid overnight while an SMS was held for the quiet hours, ...).
     still_valid: Callable[[Reminder], bool] | None = None
+    # Which beat job evaluates `collect`: "sweep" (notifications.sweep, every 5 minutes) or
+    # "compliance" (notifications.compliance, hourly: it reads every branch's rollup).
+    schedule: str = "sweep"
 
 
 RULES: dict[str, ReminderRule] = {}
 
 
-def reminder_rule(key: str, label: str, still_valid: Callable[[Reminder], bool] | None = None):
+def reminder_rule(
+    key: str,
+    label: str,
+    still_valid: Callable[[Reminder], bool] | None = None,
+    schedule: str = "sweep",
+):
     def decorate(collect):
-        RULES[key] = ReminderRule(key=key, label=label, collect=collect, still_valid=still_valid)
+        RULES[key] = ReminderRule(
+            key=key, label=label, collect=collect, still_valid=still_valid, schedule=schedule
+        )
         return collect
 
     return decorate
+
+
+def rules_on(schedule: str) -> list[str]:
+    """The keys of the rules a beat job evaluates."""
+    return [k for k, r in RULES.items() if r.collect is not None and r.schedule == schedule]
 
 
 def reminder_still_valid(reminder: Reminder) -> bool:
@@ -558,6 +582,316 @@ def member_development_approval(now: dt.datetime) -> Iterable[Due]:
             url=url_for("members:detail", member.pk),
             channels=(Channel.INBOX, Channel.EMAIL),
         )
+
+
+# --- meetings (三会一课): attendees before, the host after ------------------------------------
+# Written in the meeting service's own transaction (`reminders_meeting_sync`, called by
+# apps.meetings.services) and, as a backstop for meetings written in bulk, by the sweeper.
+# A reminder's occurrence carries the meeting's start, so a moved meeting gets new reminders and
+# its old pending ones are withdrawn; moved back, the old ones come back (`reminders_sync`).
+
+MEETING_RULES = ("meeting.upcoming", "meeting.unrecorded")
+MEETING_SUBJECT = "meetings.meeting"
+# The sweeper writes a missed "unrecorded" reminder at most this many days late.
+UNRECORDED_WINDOW_DAYS = 7
+WEEKDAYS = "一二三四五六日"
+
+
+def meeting_lead_hours() -> list[int]:
+    """Hours before the start at which attendees are reminded, largest first (24, 2)."""
+    return sorted({int(h) for h in settings.NOTIFICATIONS_MEETING_LEAD_HOURS}, reverse=True)
+
+
+def _when(starts_at: dt.datetime) -> str:
+    local = starts_at.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
+def _start_key(starts_at: dt.datetime) -> str:
+    return f"{starts_at.astimezone(SHANGHAI):%Y-%m-%dT%H:%M}"
+
+
+def meeting_unrecorded_at(meeting) -> dt.datetime:
+    """09:00 (send hour) on the meeting's local date + NOTIFICATIONS_MEETING_UNRECORDED_DAYS."""
+    days = int(settings.NOTIFICATIONS_MEETING_UNRECORDED_DAYS)
+    return send_time(local_date(meeting.starts_at) + dt.timedelta(days=days))
+
+
+def meeting_dues(meetings, *, now: dt.datetime, late_window: bool = False) -> list[Due]:
+    """The reminders the planned `meetings` call for at `now`:
+
+    - `meeting.upcoming`, one per lead time (24 h and 2 h before the start) to every expected
+      attendee with an account; a stage is left out once the next one (or the start) is reached,
+      so a meeting planned 3 hours ahead gets only the 2-hour reminder, due at once;
+    - `meeting.unrecorded` to the host (主持人 with an account; else the branch's secretaries)
+      at 09:00 N days after the meeting's date, for meetings planned ahead (not for 补录 entries:
+      whoever enters a past meeting is recording it). With `late_window` (the sweeper) it is
+      written only within UNRECORDED_WINDOW_DAYS of its time."""
+    from apps.meetings.models import MeetingState
+    from apps.meetings.selectors import meeting_attendee_user_ids
+
+    meetings = [m for m in meetings if m.state == MeetingState.PLANNED]
+    if not meetings:
+        return []
+    attendees = meeting_attendee_user_ids([m.pk for m in meetings])
+    secretaries = branch_people({m.branch_id: m.branch for m in meetings}.values())
+    leads = meeting_lead_hours()
+    dues: list[Due] = []
+    for meeting in meetings:
+        where = f"，地点：{meeting.place}" if meeting.place else ""
+        for i, hours in enumerate(leads):
+            closes = meeting.starts_at - dt.timedelta(
+                hours=leads[i + 1] if i + 1 < len(leads) else 0
+            )
+            if now >= closes or not attendees.get(meeting.pk):
+                continue
+            dues.append(
+                Due(
+                    rule="meeting.upcoming",
+                    subject_type=MEETING_SUBJECT,
+                    subject_id=meeting.pk,
+                    occurrence=f"{_start_key(meeting.starts_at)}/{hours}h",
+                    recipient_ids=tuple(attendees[meeting.pk]),
+                    due_at=meeting.starts_at - dt.timedelta(hours=hours),
+                    title=f"会议提醒：{_when(meeting.starts_at)}召开{meeting.title}",
+                    body=f"{meeting.branch.name}{where}。请准时参加，不能参加的请向支部请假。",
+                    org_id=meeting.branch_id,
+                    url=url_for("meetings:detail", meeting.pk),
+                    channels=(Channel.INBOX, Channel.SMS),
+                )
+            )
+        at = meeting_unrecorded_at(meeting)
+        if meeting.planned_at is None or (
+            late_window and not at <= now < at + dt.timedelta(days=UNRECORDED_WINDOW_DAYS)
+        ):
+            continue
+        host_user = meeting.host.user_id if meeting.host_id and meeting.host else None
+        dues.append(
+            Due(
+                rule="meeting.unrecorded",
+                subject_type=MEETING_SUBJECT,
+                subject_id=meeting.pk,
+                occurrence=local_date(meeting.starts_at).isoformat(),
+                recipient_ids=(host_user,) if host_user else tuple(secretaries[meeting.branch_id]),
+                due_at=at,
+                title=f"{_when(meeting.starts_at)}的“{meeting.title}”尚未填写会议记录",
+                body="会议开过后请及时登记出席情况、讨论发言要点和决议，并报送上级党组织；"
+                "会议未召开的请改期或取消。",
+                org_id=meeting.branch_id,
+                level=SEVERITY_WARNING,
+                url=url_for("meetings:record", meeting.pk),
+                channels=(Channel.INBOX, Channel.SMS),
+            )
+        )
+    return dues
+
+
+def _meeting_still_valid(reminder: Reminder) -> bool:
+    """Sent only while the meeting is still planned at the time the reminder is about (and, for
+    attendees, has not started): a move, cancellation or record that bypassed the services
+    never lets a stale reminder out."""
+    from django.utils import timezone
+
+    from apps.meetings.models import Meeting, MeetingState
+
+    row = (
+        Meeting.objects.filter(pk=reminder.subject_id, state=MeetingState.PLANNED)
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    if row is None:
+        return False
+    if reminder.rule == "meeting.upcoming":
+        return reminder.occurrence.startswith(_start_key(row) + "/") and timezone.now() < row
+    return reminder.occurrence == local_date(row).isoformat()
+
+
+@reminder_rule("meeting.upcoming", "会议提醒（会前1天、2小时）", still_valid=_meeting_still_valid)
+def meeting_upcoming(now: dt.datetime) -> Iterable[Due]:
+    from apps.meetings.selectors import meetings_due_for_reminder
+
+    within = dt.timedelta(hours=meeting_lead_hours()[0])
+    meetings = list(meetings_due_for_reminder(now=now, within=within))
+    return [d for d in meeting_dues(meetings, now=now) if d.rule == "meeting.upcoming"]
+
+
+@reminder_rule("meeting.unrecorded", "会议未记录（会后2天）", still_valid=_meeting_still_valid)
+def meeting_unrecorded(now: dt.datetime) -> Iterable[Due]:
+    from apps.meetings.selectors import meetings_planned_between
+
+    days = int(settings.NOTIFICATIONS_MEETING_UNRECORDED_DAYS)
+    today = local_date(now)
+    meetings = list(
+        meetings_planned_between(
+            start=local_midnight(today - dt.timedelta(days=days + UNRECORDED_WINDOW_DAYS)),
+            end=local_midnight(today - dt.timedelta(days=days - 1)),
+        ).filter(planned_at__isnull=False)
+    )
+    return [
+        d
+        for d in meeting_dues(meetings, now=now, late_window=True)
+        if d.rule == "meeting.unrecorded"
+    ]
+
+
+MEETING_CHANGE_REASONS = {
+    "moved": "会议已改期",
+    "cancelled": "会议已取消",
+    "deleted": "会议已删除",
+    "recorded": "会议已记录",
+}
+
+
+def reminders_meeting_sync(*, meeting_id: int, event: str = "") -> tuple[int, int]:
+    """apps.meetings.services calls this inside the transaction of every meeting write. The
+    meeting's pending reminders are made to match it: planned → attendee and host reminders
+    exist (for the current start); moved → old ones withdrawn, new ones written; cancelled,
+    deleted or recorded → withdrawn. Returns (created, withdrawn deliveries)."""
+    from django.utils import timezone
+
+    from apps.meetings.models import Meeting
+
+    if event in ("submitted", "accepted", "returned", "revised"):
+        return 0, 0  # the record's review: nothing pending any more
+    meeting = Meeting.objects.select_related("branch", "host").filter(pk=meeting_id).first()
+    dues = meeting_dues([meeting], now=timezone.now()) if meeting is not None else []
+    return reminders_sync(
+        subject_type=MEETING_SUBJECT,
+        subject_id=meeting_id,
+        rules=MEETING_RULES,
+        dues=dues,
+        reason=MEETING_CHANGE_REASONS.get(event, "会议已变更"),
+    )
+
+
+# --- compliance (三会一课 frequency, from the meetings rollups) ---------------------------------
+# Evaluated hourly by its own beat job (notifications.compliance): it reads every branch's
+# layer-2 rollup rows through meetings.selectors.compliance_gaps, never raw meetings. Periods of
+# different kinds that end on the same day (September and Q3) share one reminder per branch and
+# stage, keyed by the longest of them ("2026-Q3").
+
+COMPLIANCE_RULES = ("compliance.due_soon", "compliance.overdue", "compliance.escalated")
+# The sweeper writes a missed escalation at most this many days late.
+ESCALATION_WINDOW_DAYS = 30
+_KIND_ORDER = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
+
+
+def _periods_ending(end: dt.date) -> list[Period]:
+    return [p for p in (Period.containing(k, end) for k in _KIND_ORDER) if p.end == end]
+
+
+def compliance_stage(end: dt.date, today: dt.date) -> tuple[str, dt.date] | None:
+    """(rule, nominal day) of the compliance stage that applies `today` to periods ending on
+    `end`: 7 days before the end → due_soon; the day after → overdue; 10 days after that →
+    escalated (lead times from settings). None outside every window."""
+    lead = int(settings.NOTIFICATIONS_COMPLIANCE_LEAD_DAYS)
+    escalate = int(settings.NOTIFICATIONS_COMPLIANCE_ESCALATE_DAYS)
+    overdue = end + dt.timedelta(days=1)
+    escalated = overdue + dt.timedelta(days=escalate)
+    if end - dt.timedelta(days=lead) <= today <= end:
+        return "compliance.due_soon", end - dt.timedelta(days=lead)
+    if overdue <= today < escalated:
+        return "compliance.overdue", overdue
+    if escalated <= today < escalated + dt.timedelta(days=ESCALATION_WINDOW_DAYS):
+        return "compliance.escalated", escalated
+    return None
+
+
+def _compliance_gaps_by_branch(
+    periods: list[Period], today: dt.date, branch_ids: list[int] | None = None
+) -> dict[int, list[tuple[Period, object]]]:
+    from apps.meetings.selectors import compliance_gaps
+
+    out: dict[int, list[tuple[Period, object]]] = {}
+    for period in periods:
+        for branch_id, results in compliance_gaps(
+            window=period, today=today, branch_ids=branch_ids
+        ).items():
+            out.setdefault(branch_id, []).extend((period, r) for r in results)
+    return out
+
+
+def _compliance_still_valid(reminder: Reminder) -> bool:
+    """Still unmet at send time (a late record submitted in the meantime withdraws it)."""
+    from apps.core.periods import local_today
+
+    end = Period.parse(reminder.occurrence).end
+    return bool(
+        _compliance_gaps_by_branch(_periods_ending(end), local_today(), [reminder.subject_id])
+    )
+
+
+def compliance_dues(now: dt.datetime, rule: str) -> Iterable[Due]:
+    """The reminders of one compliance stage at `now`: for every period end whose `rule` window
+    contains today, one reminder per branch with unmet requirements (a fixed number of queries
+    per period, whatever the number of branches)."""
+    from apps.organizations.models import Org
+
+    today = local_date(now)
+    ends: set[dt.date] = set()
+    for kind in _KIND_ORDER:
+        period = Period.containing(kind, today)
+        for _ in range(3):
+            ends.add(period.end)
+            period = period.previous()
+    escalate = int(settings.NOTIFICATIONS_COMPLIANCE_ESCALATE_DAYS)
+    for end in sorted(ends):
+        stage = compliance_stage(end, today)
+        if stage is None or stage[0] != rule:
+            continue
+        nominal = stage[1]
+        periods = _periods_ending(end)
+        longest = periods[-1]
+        gaps = _compliance_gaps_by_branch(periods, today)
+        if not gaps:
+            continue
+        branches = list(Org.objects.filter(pk__in=list(gaps)).order_by("path"))
+        people = (
+            superior_staff(branches) if rule == "compliance.escalated" else branch_people(branches)
+        )
+        for branch in branches:
+            items = gaps[branch.pk]
+            listing = "；".join(f"{p.label}：{r.name}" for p, r in items)
+            n = len(items)
+            if rule == "compliance.due_soon":
+                title = f"{longest.label}将于{cn_date(end)}结束，尚有{n}项会议要求未完成"
+                body = f"{branch.name}。未完成：{listing}。请在期末前安排召开并及时报送记录。"
+                level, channels = SEVERITY_WARNING, (Channel.INBOX, Channel.SMS)
+            elif rule == "compliance.overdue":
+                title = f"{longest.label}已结束，{n}项会议要求逾期未完成"
+                body = (
+                    f"{branch.name}。逾期：{listing}。已召开的请尽快补录并报送；"
+                    f"{escalate}天后仍未完成的将提醒上级党组织。"
+                )
+                level, channels = SEVERITY_DANGER, (Channel.INBOX, Channel.EMAIL, Channel.SMS)
+            else:
+                title = f"{branch.name}{longest.label}有{n}项会议要求逾期{escalate}天仍未完成"
+                body = f"逾期：{listing}。请督促该支部落实“三会一课”制度。"
+                level, channels = SEVERITY_DANGER, (Channel.INBOX, Channel.EMAIL)
+            yield Due(
+                rule=rule,
+                subject_type="organizations.org",
+                subject_id=branch.pk,
+                occurrence=longest.key,
+                recipient_ids=tuple(people[branch.pk]),
+                due_at=send_time(nominal),
+                title=title,
+                body=body,
+                org_id=branch.pk,
+                level=level,
+                url=url_for("meetings:compliance"),
+                channels=channels,
+            )
+
+
+for _key, _label in (
+    ("compliance.due_soon", "会议要求临期未完成（期末前7天，支部书记）"),
+    ("compliance.overdue", "会议要求逾期未完成（支部书记）"),
+    ("compliance.escalated", "会议要求逾期10天未完成（上级党组织）"),
+):
+    reminder_rule(_key, _label, still_valid=_compliance_still_valid, schedule="compliance")(
+        lambda now, _rule=_key: compliance_dues(now, _rule)
+    )
 
 
 # --- event-driven reminders (called by other apps' services) ----------------------------------

@@ -200,20 +200,73 @@ def reminders_withdraw(
     ).exclude(occurrence__in=list(keep_occurrences))
     if rules is not None:
         reminders = reminders.filter(rule__in=list(rules))
-    ids = list(reminders.values_list("pk", flat=True))
+    return _withdraw_ids(list(reminders.values_list("pk", flat=True)), reason)
+
+
+def _withdraw_ids(ids: list[int], reason: str) -> int:
     if not ids:
         return 0
     now = timezone.now()
     withdrawn = Delivery.objects.filter(reminder_id__in=ids, state__in=OPEN_DELIVERY_STATES).update(
         state=DeliveryState.WITHDRAWN, last_error=(reason or "事项已变更")[:300]
     )
-    # Reminders already delivered on every channel stay as they were (they are history).
+    # Reminders already delivered on some channel stay active (they are history).
     Reminder.objects.filter(pk__in=ids).exclude(deliveries__state=DeliveryState.SENT).update(
         state=ReminderState.WITHDRAWN,
         withdrawn_at=now,
         withdrawn_reason=(reason or "事项已变更")[:200],
     )
     return withdrawn
+
+
+@transaction.atomic
+def reminders_sync(
+    *, subject_type: str, subject_id: int, rules: Iterable[str], dues: Iterable[Due], reason: str
+) -> tuple[int, int]:
+    """Make the subject's reminders under `rules` what `dues` says they should be now, in the
+    caller's transaction (a meeting planned, moved, cancelled, recorded ...):
+
+    - active reminders that are no longer wanted are withdrawn (their unsent deliveries never go
+      out; what was already sent stays as history);
+    - wanted reminders that exist but were withdrawn come back (a meeting moved away and back
+      again), with their withdrawn deliveries pending again at the new due time;
+    - the missing ones are inserted (`reminders_upsert`).
+
+    Returns (created, withdrawn deliveries). Idempotent: a second call with the same dues does
+    nothing."""
+    dues = list(dues)
+    wanted: dict[tuple[str, int, str], Due] = {}
+    for due in dues:
+        for recipient_id in due.recipient_ids:
+            wanted.setdefault((due.rule, int(recipient_id), due.occurrence), due)
+    stale, revive = [], []
+    for pk, rule, recipient_id, occurrence, state in Reminder.objects.filter(
+        subject_type=subject_type, subject_id=subject_id, rule__in=list(rules)
+    ).values_list("pk", "rule", "recipient_id", "occurrence", "state"):
+        key = (rule, recipient_id, occurrence)
+        if key not in wanted:
+            if state == ReminderState.ACTIVE:
+                stale.append(pk)
+        elif state == ReminderState.WITHDRAWN:
+            revive.append((pk, wanted[key]))
+    withdrawn = _withdraw_ids(stale, reason)
+    for pk, due in revive:
+        Reminder.objects.filter(pk=pk).update(
+            state=ReminderState.ACTIVE,
+            withdrawn_at=None,
+            withdrawn_reason="",
+            due_at=due.due_at,
+            title=due.title[:200],
+            body=due.body,
+            url=due.url[:300],
+        )
+        for delivery in Delivery.objects.filter(reminder_id=pk, state=DeliveryState.WITHDRAWN):
+            at = sms_release_time(due.due_at) if delivery.channel == Channel.SMS else due.due_at
+            Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.WITHDRAWN).update(
+                state=DeliveryState.PENDING, due_at=at, queued_at=None, last_error=""
+            )
+    created = reminders_upsert(dues=dues)
+    return len(created) + len(revive), withdrawn
 
 
 # --- dispatching and sending ----------------------------------------------------------------

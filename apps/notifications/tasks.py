@@ -40,9 +40,20 @@ def requeue_stuck() -> int:
 @shared_task(ignore_result=True)
 def sweep() -> int:
     """Every few minutes: fan out one task per rule, so one failing rule never blocks the rest."""
-    from apps.notifications.rules import RULES
+    from apps.notifications.rules import rules_on
 
-    keys = [key for key, rule in RULES.items() if rule.collect is not None]
+    keys = rules_on("sweep")
+    for key in keys:
+        sweep_rule.delay(key)
+    return len(keys)
+
+
+@shared_task(ignore_result=True)
+def sweep_compliance() -> int:
+    """Hourly: the compliance rules (they read every branch's meeting rollup), one task each."""
+    from apps.notifications.rules import rules_on
+
+    keys = rules_on("compliance")
     for key in keys:
         sweep_rule.delay(key)
     return len(keys)
