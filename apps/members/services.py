@@ -316,6 +316,10 @@ def _transition(
         changes={"status": [current, to], **{k: [None, v] for k, v in fields.items()}},
         reason=reason,
     )
+    # Pending reminders the new status makes moot (转正 → probation ending ...), same transaction.
+    from apps.notifications.rules import reminders_member_status_changed
+
+    reminders_member_status_changed(member=member)
     return member
 
 
@@ -1089,6 +1093,9 @@ def dues_pay(
         row.payment = payment
         row.save(update_fields=["paid", "payment"])
     _dues_rollup_refresh((row.branch_id, row.month) for row in ledger)
+    from apps.notifications.rules import reminders_dues_paid
+
+    reminders_dues_paid(member=member, months=months)  # arrears reminders, same transaction
     audit_log(
         actor=actor,
         action=AuditAction.CREATE,

@@ -32,7 +32,14 @@ from apps.core.periods import (
 from apps.core.rules import register, rule_value
 from apps.notifications.models import Channel, Reminder
 from apps.notifications.selectors import branch_people, superior_staff
-from apps.notifications.services import Due, reminders_sync, reminders_upsert, subject_of
+from apps.notifications.services import (
+    Due,
+    reminders_sync,
+    reminders_upsert,
+    reminders_withdraw,
+    reminders_withdraw_ids,
+    subject_of,
+)
 
 # --- parameters -------------------------------------------------------------------------------
 register(
@@ -924,4 +931,102 @@ def reminders_report_ready(
                 org_id=org.pk,
             )
         ]
+    )
+
+
+# --- withdrawals called by other apps' services (in their transaction) ------------------------
+
+
+def reminders_member_status_changed(*, member) -> int:
+    """apps.members' status services (转正, 延长预备期, 取消预备党员资格, 停止党籍 ...) call this in
+    their transaction: the member's pending reminders that the new status makes moot are
+    withdrawn. Returns the number of deliveries withdrawn."""
+    from apps.members.models import MEMBER_STATUSES, PROBATIONARY_STATUSES, MemberStatus
+    from apps.notifications.models import ReminderState
+
+    withdrawn = 0
+    if member.status in PROBATIONARY_STATUSES:
+        end = probation_end(member)
+        withdrawn += reminders_withdraw(
+            subject=member,
+            rules=["member.probation_ending"],
+            keep_occurrences=[end.isoformat()] if end else [],
+            reason="预备期已延长",
+        )
+    else:
+        withdrawn += reminders_withdraw(
+            subject=member,
+            rules=["member.probation_ending"],
+            reason="已转正" if member.status == MemberStatus.FULL else "党员状态已变更",
+        )
+    # Approval deadlines: 接收 applies to a 发展对象, 转正 to a probationary member.
+    moot = []
+    if member.status != MemberStatus.CANDIDATE:
+        moot.append("接收:")
+    if member.status not in PROBATIONARY_STATUSES:
+        moot.append("转正:")
+    if moot:
+        ids = [
+            pk
+            for pk, occurrence in Reminder.objects.filter(
+                rule="member.development_approval",
+                subject_type="members.member",
+                subject_id=member.pk,
+                state=ReminderState.ACTIVE,
+            ).values_list("pk", "occurrence")
+            if occurrence.startswith(tuple(moot))
+        ]
+        withdrawn += reminders_withdraw_ids(ids, reason="已审批")
+    if member.status not in MEMBER_STATUSES:
+        withdrawn += reminders_withdraw(
+            subject=member,
+            rules=["member.dues_arrears", "member.lost_contact"],
+            reason="党员状态已变更",
+        )
+    return withdrawn
+
+
+def reminders_dues_paid(*, member, months: Iterable[dt.date]) -> int:
+    """apps.members.services.dues_pay calls this in its transaction: arrears reminders about a
+    run of unpaid months that the payment breaks are withdrawn (the SMS held for the morning
+    never tells a member who paid last night that they are in arrears)."""
+    paid = {(m.year, m.month) for m in months}
+    ids = []
+    for pk, occurrence in Reminder.objects.filter(
+        rule="member.dues_arrears",
+        subject_type="members.member",
+        subject_id=member.pk,
+        state="active",
+    ).values_list("pk", "occurrence"):
+        first_text, _, n = occurrence.partition("/")
+        first = dt.date.fromisoformat(first_text + "-01")
+        streak = {(d.year, d.month) for d in (add_months(first, i) for i in range(int(n or 1)))}
+        if streak & paid:
+            ids.append(pk)
+    return reminders_withdraw_ids(ids, reason="党费已交纳")
+
+
+def reminders_term_changed(*, term) -> int:
+    """apps.organizations' term services call this in their transaction: a new term elected
+    (换届: the old term closed) withdraws every reminder of the old term; a request submitted
+    withdraws the "please request" ones; an approved extension withdraws those about the old
+    end date."""
+    from apps.organizations.models import TermState
+
+    rules = ["term.superior", "term.branch", "term.overdue"]
+    if term.state in (TermState.CLOSED, TermState.RESULT_APPROVED):
+        return reminders_withdraw(subject=term, rules=rules, reason="已换届")
+    if term.state in (
+        TermState.REQUEST_SUBMITTED,
+        TermState.REQUEST_APPROVED,
+        TermState.ELECTION_HELD,
+    ):
+        return reminders_withdraw(
+            subject=term, rules=["term.superior", "term.branch"], reason="已请示换届"
+        )
+    return reminders_withdraw(
+        subject=term,
+        rules=rules,
+        keep_occurrences=[term_end(term).isoformat()],
+        reason="任期届满日期已变更（延期）",
     )

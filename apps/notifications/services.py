@@ -200,10 +200,12 @@ def reminders_withdraw(
     ).exclude(occurrence__in=list(keep_occurrences))
     if rules is not None:
         reminders = reminders.filter(rule__in=list(rules))
-    return _withdraw_ids(list(reminders.values_list("pk", flat=True)), reason)
+    return reminders_withdraw_ids(list(reminders.values_list("pk", flat=True)), reason=reason)
 
 
-def _withdraw_ids(ids: list[int], reason: str) -> int:
+@transaction.atomic
+def reminders_withdraw_ids(ids: list[int], *, reason: str) -> int:
+    """Withdraw these reminders (see `reminders_withdraw`)."""
     if not ids:
         return 0
     now = timezone.now()
@@ -249,7 +251,7 @@ def reminders_sync(
                 stale.append(pk)
         elif state == ReminderState.WITHDRAWN:
             revive.append((pk, wanted[key]))
-    withdrawn = _withdraw_ids(stale, reason)
+    withdrawn = reminders_withdraw_ids(stale, reason=reason)
     for pk, due in revive:
         Reminder.objects.filter(pk=pk).update(
             state=ReminderState.ACTIVE,

@@ -465,6 +465,10 @@ def term_start(
     if previous is not None and previous.state != TermState.CLOSED:
         previous.state = TermState.CLOSED
         previous.save(update_fields=["state", "updated_at"])
+    if previous is not None:  # 换届: the old term's reminders are withdrawn, same transaction
+        from apps.notifications.rules import reminders_term_changed
+
+        reminders_term_changed(term=previous)
     term = Term.objects.create(
         org=org,
         number=(previous.number + 1) if previous else 1,
@@ -500,6 +504,9 @@ def _term_step(
     for key, value in updates.items():
         setattr(term, key, value)
     term.save(update_fields=["state", *updates.keys(), "updated_at"])
+    from apps.notifications.rules import reminders_term_changed
+
+    reminders_term_changed(term=term)  # reminders the new state makes moot, same transaction
     audit_log(
         actor=actor,
         action=AuditAction.UPDATE,
