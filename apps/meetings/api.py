@@ -20,6 +20,7 @@ from apps.meetings.models import (
     AppraisalGrade,
     AttachmentKind,
     AttendanceStatus,
+    ExclusionReason,
     Meeting,
     MeetingAttachment,
     MeetingKind,
@@ -67,6 +68,7 @@ class AttendanceOut(serializers.Serializer):
     reason = serializers.CharField()
     has_vote = serializers.BooleanField()
     excluded_from_expected = serializers.BooleanField()
+    exclusion_reason = serializers.CharField()
     exclusion_basis = serializers.CharField()
 
 
@@ -190,7 +192,38 @@ class AttendanceIn(serializers.Serializer):
     status = serializers.ChoiceField(choices=AttendanceStatus.choices)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     excluded_from_expected = serializers.BooleanField(required=False)
+    exclusion_reason = serializers.ChoiceField(
+        choices=ExclusionReason.choices,
+        required=False,
+        allow_blank=True,
+        help_text="不计入应到会人数的情形（DOMAIN §1.4 六种之一）",
+    )
     exclusion_basis = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class ExclusionIn(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    exclusion_reason = serializers.ChoiceField(choices=ExclusionReason.choices)
+    exclusion_basis = serializers.CharField(max_length=300)
+
+
+class AttendeesIn(serializers.Serializer):
+    add = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    exclude = ExclusionIn(many=True, required=False, default=list)
+    include = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, help_text="恢复计入应到"
+    )
+    remove = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    guests = GuestSerializer(
+        many=True, required=False, help_text="列席人员（整表替换）；省略则不变"
+    )
+    reason = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="修改已报送记录的原因",
+    )
 
 
 class VoteIn(serializers.Serializer):
@@ -419,6 +452,26 @@ class MeetingRecord(APIView):
         meeting = selectors.meeting_for(request.user, pk, "branch_write")
         data = _valid(RecordIn, request)
         meeting = services.meeting_record(actor=request.user, meeting=meeting, **data)
+        return _detail(meeting)
+
+
+class MeetingAttendees(APIView):
+    @extend_schema(request=AttendeesIn, responses=MeetingOut)
+    def post(self, request, pk: int):
+        """Edit the expected attendees: add branch party members, remove attendees, replace the
+        invited non-members (列席). On a submitted record: a new version (reason needed)."""
+        meeting = selectors.meeting_for(request.user, pk, "branch_write")
+        data = _valid(AttendeesIn, request)
+        meeting = services.meeting_attendees(
+            actor=request.user,
+            meeting=meeting,
+            add_ids=data["add"],
+            remove_ids=data["remove"],
+            guests=data.get("guests"),
+            exclude=data["exclude"],
+            include_ids=data["include"],
+            reason=data["reason"],
+        )
         return _detail(meeting)
 
 
@@ -834,6 +887,7 @@ urlpatterns = [
     path("meetings/<int:pk>/", MeetingDetail.as_view(), name="meetings-detail"),
     path("meetings/<int:pk>/record/", MeetingRecord.as_view(), name="meetings-record"),
     path("meetings/<int:pk>/move/", MeetingMove.as_view(), name="meetings-move"),
+    path("meetings/<int:pk>/attendees/", MeetingAttendees.as_view(), name="meetings-attendees"),
     path("meetings/<int:pk>/cancel/", MeetingCancel.as_view(), name="meetings-cancel"),
     path("meetings/<int:pk>/submit/", MeetingSubmit.as_view(), name="meetings-submit"),
     path("meetings/<int:pk>/accept/", MeetingAccept.as_view(), name="meetings-accept"),

@@ -281,6 +281,18 @@ class AttendanceStatus(models.TextChoices):
 PRESENT_STATUSES = frozenset({AttendanceStatus.PRESENT, AttendanceStatus.ONLINE})
 
 
+class ExclusionReason(models.TextChoices):
+    """The situations in which a member may be left out of the expected count, with the
+    superior's consent and the general meeting's approval (DOMAIN.md §1.4); nobody else."""
+
+    INCAPABLE = "incapable", "因精神疾病等不能表达本人意志"
+    ABROAD = "abroad", "自费出国半年以上"
+    DISCIPLINE = "discipline", "留党察看期间或正在服刑"
+    BEDRIDDEN = "bedridden", "年老体弱卧床、长期患病生活不能自理"
+    AWAY = "away", "调动、下派、外出学习工作半年以上应转未转组织关系"
+    RETIRED_AWAY = "retired_away", "回原籍长期居住确实不能参加的离退休党员"
+
+
 class Attendance(models.Model):
     """One expected attendee of a meeting. The unique (meeting, member) index also serves
     lookups by meeting, so the FK has no index of its own (performance.md §7)."""
@@ -305,6 +317,9 @@ class Attendance(models.Model):
         "有表决权", default=True, help_text="计划时按党员状态确定；预备党员无表决权"
     )
     excluded_from_expected = models.BooleanField("不计入应到会人数", default=False)
+    exclusion_reason = models.CharField(
+        "不计入情形", max_length=24, choices=ExclusionReason.choices, blank=True
+    )
     exclusion_basis = models.CharField(
         "不计入依据", max_length=300, blank=True, help_text="上级同意并经党员大会通过的依据"
     )

@@ -32,6 +32,7 @@ from apps.meetings.models import (
     Attendance,
     AttendanceStatus,
     CriticismNote,
+    ExclusionReason,
     Exemption,
     FlagCode,
     Meeting,
@@ -58,6 +59,7 @@ EVENTS = (
     "returned",
     "revised",
     "deleted",
+    "attendees",
 )
 
 ALLOWED_UPLOADS = {
@@ -380,6 +382,7 @@ def meeting_snapshot(meeting: Meeting) -> dict[str, Any]:
                 a.has_vote,
                 a.excluded_from_expected,
                 a.exclusion_basis,
+                a.exclusion_reason,
             ]
             for a in meeting.attendances.select_related("member").order_by("member_id")
         ],
@@ -483,6 +486,8 @@ def meeting_record(
                 )
         _set_guests(meeting, guests)
         _refresh_counters(meeting)
+        if votes is None and attendance is not None:
+            votes = _current_votes(meeting)  # denominators follow the attendance
         if votes is not None:
             _apply_votes(meeting, votes)
         if meeting.state == MeetingState.PLANNED:
@@ -533,13 +538,25 @@ def _apply_attendance(meeting: Meeting, entries: Iterable[dict], errors: dict) -
             if "exclusion_basis" in entry
             else (rows[member_id].exclusion_basis if member_id in rows else "")
         ) or ""
+        why = (
+            entry.get("exclusion_reason")
+            if "exclusion_reason" in entry
+            else (rows[member_id].exclusion_reason if member_id in rows else "")
+        ) or ""
+        if excluded and why not in ExclusionReason.values:
+            errors.setdefault("attendance", []).append(
+                "不计入应到会人数只限党内规定的六种情形，请选择其一"
+                "（如长期患病不能自理、自费出国半年以上）。"
+            )
         if excluded and not basis.strip():
             errors.setdefault("attendance", []).append(
                 "不计入应到会人数须注明经上级同意并经党员大会通过的依据。"
             )
+        if not excluded:
+            why, basis = "", ""
         if member_id not in rows:
             new_ids.append(member_id)
-        parsed.append((member_id, status, reason, excluded, basis.strip()))
+        parsed.append((member_id, status, reason, excluded, why, basis.strip()))
     if new_ids:
         try:
             added = _branch_members(meeting.branch, new_ids)
@@ -551,19 +568,145 @@ def _apply_attendance(meeting: Meeting, entries: Iterable[dict], errors: dict) -
     if errors:
         return
     to_create, to_update = [], []
-    for member_id, status, reason, excluded, basis in parsed:
+    for member_id, status, reason, excluded, why, basis in parsed:
         row = rows[member_id]
-        row.status, row.reason, row.excluded_from_expected, row.exclusion_basis = (
-            status,
-            reason[:200],
-            excluded,
-            basis[:300],
-        )
+        row.status, row.reason, row.excluded_from_expected = status, reason[:200], excluded
+        row.exclusion_reason, row.exclusion_basis = why, basis[:300]
         (to_update if row.pk else to_create).append(row)
     Attendance.objects.bulk_create(to_create)
     if to_update:
         Attendance.objects.bulk_update(
-            to_update, ["status", "reason", "excluded_from_expected", "exclusion_basis"]
+            to_update,
+            ["status", "reason", "excluded_from_expected", "exclusion_reason", "exclusion_basis"],
+        )
+
+
+def _current_votes(meeting: Meeting) -> list[dict] | None:
+    """The meeting's recorded votes as input rows (None when there are none)."""
+    rows = [
+        {"kind": v.kind, "title": v.title, "yes": v.yes, "no": v.no, "abstain": v.abstain}
+        for v in meeting.votes.all()
+    ]
+    return rows or None
+
+
+@transaction.atomic
+def meeting_attendees(
+    *,
+    actor,
+    meeting: Meeting,
+    add_ids: Iterable[int] = (),
+    remove_ids: Iterable[int] = (),
+    guests: Iterable[dict] | None = None,
+    exclude: Iterable[dict] = (),
+    include_ids: Iterable[int] = (),
+    reason: str = "",
+) -> Meeting:
+    """Edit who is expected at a meeting: add party members (预备/正式) of the branch, remove
+    expected attendees, replace the invited non-members (列席), leave attendees out of the
+    expected count (`exclude`: member_id, exclusion_reason — one of the six situations of
+    DOMAIN §1.4 — and exclusion_basis, the approval) or count them again (`include_ids`).
+    Counters, votes and rollups follow in the same transaction; on a submitted record this
+    makes a new version (`reason` needed)."""
+    meeting = _lock(meeting)
+    was_locked = meeting.state in LOCKED_STATES
+    try:
+        add = {int(i) for i in add_ids}
+        remove = {int(i) for i in remove_ids}
+    except (TypeError, ValueError):
+        raise ValidationError({"attendees": ["党员编号无效。"]}) from None
+    if add & remove:
+        raise ValidationError({"attendees": ["同一人不能同时添加和移除。"]})
+    with _rollup_guard(meeting):
+        _begin_edit(meeting, actor=actor, reason=reason)
+        current = set(meeting.attendances.values_list("member_id", flat=True))
+        unknown = remove - current
+        if unknown:
+            raise ValidationError({"attendees": ["要移除的人员不在应到名单中。"]})
+        add -= current
+        added = []
+        if add:
+            added = list(Member.objects.party_members().filter(branch=meeting.branch, pk__in=add))
+            if len(added) != len(add):
+                raise ValidationError(
+                    {
+                        "attendees": [
+                            "只能添加本支部的党员（预备党员、正式党员）；其他人员请作为列席人员登记。"
+                        ]
+                    }
+                )
+        if remove:
+            meeting.attendances.filter(member_id__in=remove).delete()
+        Attendance.objects.bulk_create(
+            [Attendance(meeting=meeting, member=m, has_vote=m.has_vote) for m in added]
+        )
+        _apply_exclusions(meeting, exclude, include_ids)
+        _set_guests(meeting, guests)
+        _refresh_counters(meeting)
+        votes = _current_votes(meeting)
+        if votes is not None:
+            _apply_votes(meeting, votes)
+        meeting.save()
+        if meeting.state != MeetingState.PLANNED:
+            flags_refresh(meeting=meeting)
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=meeting,
+        verb="meeting_attendees",
+        reason=reason or "",
+        changes={
+            "added": [None, sorted(m.pk for m in added)],
+            "removed": [sorted(remove), None],
+            "excluded": [None, sorted(int(e["member_id"]) for e in exclude)],
+            "included": [sorted(int(i) for i in include_ids), None],
+            **({"version": [meeting.version - 1, meeting.version]} if was_locked else {}),
+        },
+    )
+    _emit(meeting.pk, "revised" if was_locked else "attendees")
+    return meeting
+
+
+def _apply_exclusions(meeting: Meeting, exclude: Iterable[dict], include_ids: Iterable) -> None:
+    rows = {a.member_id: a for a in meeting.attendances.all()}
+    changed, errors = {}, []
+    try:
+        include = {int(i) for i in include_ids}
+        exclude = [dict(e, member_id=int(e.get("member_id"))) for e in exclude]
+    except (TypeError, ValueError):
+        raise ValidationError({"attendees": ["党员编号无效。"]}) from None
+    for member_id in include:
+        row = rows.get(member_id)
+        if row is None:
+            errors.append("要恢复计入的人员不在应到名单中。")
+            continue
+        row.excluded_from_expected, row.exclusion_reason, row.exclusion_basis = False, "", ""
+        changed[member_id] = row
+    for e in exclude:
+        row = rows.get(e["member_id"])
+        if row is None or e["member_id"] in include:
+            errors.append("要标记不计入的人员不在应到名单中。")
+            continue
+        why = e.get("exclusion_reason") or ""
+        basis = (e.get("exclusion_basis") or "").strip()
+        if why not in ExclusionReason.values:
+            errors.append(
+                f"{row.member.name}：不计入应到会人数只限党内规定的六种情形，请选择其一。"
+            )
+        if not basis:
+            errors.append(f"{row.member.name}：请注明经上级同意并经党员大会通过的依据。")
+        row.excluded_from_expected, row.exclusion_reason, row.exclusion_basis = (
+            True,
+            why,
+            basis[:300],
+        )
+        changed[e["member_id"]] = row
+    if errors:
+        raise ValidationError({"attendees": errors})
+    if changed:
+        Attendance.objects.bulk_update(
+            list(changed.values()),
+            ["excluded_from_expected", "exclusion_reason", "exclusion_basis"],
         )
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("compliance/", views.compliance_view, name="compliance"),
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/record/", views.record_view, name="record"),
+    path("<int:pk>/attendees/", views.attendees_view, name="attendees"),
     path("<int:pk>/attendance/<int:member_id>/", views.attendance_tap, name="attendance_tap"),
     path("<int:pk>/counters/", views.counters_fragment, name="counters"),
     path("<int:pk>/votes/", views.vote_add, name="vote_add"),

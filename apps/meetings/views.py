@@ -24,6 +24,7 @@ from apps.meetings.forms import AttachmentForm, PlanForm, RecordForm, ReviewForm
 from apps.meetings.models import (
     LOCKED_STATES,
     AttendanceStatus,
+    ExclusionReason,
     FlagCode,
     MeetingKind,
     MeetingState,
@@ -239,6 +240,91 @@ def record_view(request: HttpRequest, pk: int) -> HttpResponse:
             request, "meetings/record.html", _record_context(request, meeting, form), status=400
         )
     return render(request, "meetings/record.html", _record_context(request, meeting))
+
+
+def _attendees_context(meeting, errors=(), form_values=None):
+    meeting = selectors.meeting_detail(meeting)
+    on_list = {a.member_id for a in meeting.attendances.all()}
+    groups = list(
+        Org.objects.filter(
+            parent=meeting.branch, org_type=OrgType.PARTY_GROUP, abolished_on__isnull=True
+        ).order_by("path")
+    )
+    candidates = [m for m in services.roster(meeting.branch) if m.pk not in on_list]
+    names = {g.pk: g.name for g in groups}
+    for person in [*(a.member for a in meeting.attendances.all()), *candidates]:
+        person.group_name = names.get(person.party_group_id, "")
+    return {
+        "meeting": meeting,
+        "locked": meeting.state in LOCKED_STATES,
+        "candidates": candidates,
+        "groups": groups,
+        "exclusion_reasons": ExclusionReason.choices,
+        "errors": errors,
+        "values": form_values or {},
+    }
+
+
+@login_required
+def attendees_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The secretary edits who is expected (add from the roster or a party group, remove),
+    invited non-members (列席), and who is left out of the expected count (DOMAIN §1.4)."""
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    if request.method != "POST":
+        return render(request, "meetings/attendees.html", _attendees_context(meeting))
+    action = request.POST.get("action", "")
+    kwargs: dict = {"reason": request.POST.get("edit_reason", "")}
+    p = request.POST
+    if action == "add":
+        kwargs["add_ids"] = p.getlist("member")
+    elif action == "add_group":
+        group = Org.objects.filter(
+            pk=p.get("group") if (p.get("group") or "").isdigit() else 0,
+            parent=meeting.branch,
+            org_type=OrgType.PARTY_GROUP,
+        ).first()
+        if group is None:
+            raise Http404("未找到。")
+        on_list = set(meeting.attendances.values_list("member_id", flat=True))
+        kwargs["add_ids"] = [
+            m.pk for m in services.roster(meeting.branch, group) if m.pk not in on_list
+        ]
+    elif action == "remove":
+        kwargs["remove_ids"] = p.getlist("member")
+    elif action == "exclude":
+        kwargs["exclude"] = [
+            {
+                "member_id": p.get("member"),
+                "exclusion_reason": p.get("exclusion_reason", ""),
+                "exclusion_basis": p.get("exclusion_basis", ""),
+            }
+        ]
+    elif action == "include":
+        kwargs["include_ids"] = p.getlist("member")
+    elif action == "guests":
+        names, affs = p.getlist("guest_name"), p.getlist("guest_affiliation")
+        kwargs["guests"] = [
+            {"name": n, "affiliation": affs[i] if i < len(affs) else ""}
+            for i, n in enumerate(names)
+        ]
+    else:
+        return render(
+            request,
+            "meetings/attendees.html",
+            _attendees_context(meeting, errors=["请选择要执行的操作。"]),
+            status=400,
+        )
+    try:
+        services.meeting_attendees(actor=request.user, meeting=meeting, **kwargs)
+    except ValidationError as exc:
+        return render(
+            request,
+            "meetings/attendees.html",
+            _attendees_context(meeting, errors=_errors(exc), form_values=p),
+            status=400,
+        )
+    messages.success(request, "应到人员已更新。")
+    return redirect("meetings:attendees", pk=meeting.pk)
 
 
 @login_required

@@ -76,3 +76,35 @@ def test_member_meeting_pages(open_page, screenshot, live_server, tree, users, s
     assert page.get_by_text("我的出席情况").count() == 1
     assert page.get_by_text("外出务工").count() == 0
     screenshot(page, f"meetings-detail-member-{size}")
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_attendees_page(open_page, screenshot, live_server, tree, users, size):
+    m = _held(tree, users)
+    rows = list(m.attendances.select_related("member"))
+    services.meeting_attendees(
+        actor=users.secretary,
+        meeting=m,
+        remove_ids=[rows[-1].member_id],
+        exclude=[
+            {
+                "member_id": rows[2].member_id,
+                "exclusion_reason": "bedridden",
+                "exclusion_basis": "经镇党委同意，2024年3月党员大会通过",
+            }
+        ],
+        guests=[{"name": "王书记", "affiliation": "镇党委"}],
+    )
+    page = open_page(users.secretary, size=size, path=f"/meetings/{m.pk}/attendees/")
+    assert_renders_chinese(page)
+    assert_fits(page)
+    page.locator("details summary").first.click()
+    screenshot(page, f"meetings-attendees-{size}")
+    # exclude one more person from the page itself
+    details = page.locator("details").first
+    details.locator("select").select_option("abroad")
+    details.locator("input[name=exclusion_basis]").fill("经镇党委同意")
+    details.locator("button").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("应到人员已更新").count() == 1
+    assert page.get_by_text("自费出国半年以上").count() >= 1

@@ -248,6 +248,15 @@ CASES = [
     Case("POST", "/api/v1/meetings/{id}/move/", build=move_body, expect={**WRITE, **ATTENDEE_NO}),
     Case(
         "POST",
+        "/api/v1/meetings/{id}/attendees/",
+        build=lambda w: {
+            **meeting()(w),
+            "data": {"guests": [{"name": "王书记", "affiliation": "镇党委"}]},
+        },
+        expect={**WRITE, **ATTENDEE_NO},
+    ),
+    Case(
+        "POST",
         "/api/v1/meetings/{id}/cancel/",
         build=lambda w: {**meeting()(w), "data": {"reason": "改期"}},
         expect={**WRITE, **ATTENDEE_NO},

@@ -173,6 +173,7 @@ def test_votes_use_expected_voting_members_and_exclusions(tree, users, roster_a)
                     "member_id": full[0].pk,
                     "status": "absent",
                     "excluded_from_expected": True,
+                    "exclusion_reason": "bedridden",
                     "exclusion_basis": "长期患病不能自理，经镇党委同意、党员大会通过",
                 }
             ],
