@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.scope import can, get_org_or_404, get_scoped_or_404, require_capability
 from apps.core.periods import Period, local_today
 from apps.members import selectors, services
-from apps.members.models import DevelopmentStep, DuesMonth, Gender, Member, Transfer
+from apps.members.models import DevelopmentStep, DuesMonth, DuesWaiver, Gender, Member, Transfer
 from apps.members.views import WRITE, lifecycle_run, require_any, transfer_run
 
 
@@ -577,12 +577,97 @@ class TransferAct(APIView):
         )
 
 
+class WaiverSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.name", read_only=True)
+    branch = serializers.IntegerField(source="member.branch_id", read_only=True)
+    branch_name = serializers.CharField(source="member.branch.name", read_only=True)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+
+    class Meta:
+        model = DuesWaiver
+        fields = [
+            "id",
+            "member",
+            "member_name",
+            "branch",
+            "branch_name",
+            "first_month",
+            "last_month",
+            "monthly_amount",
+            "reason",
+            "state",
+            "state_display",
+            "decided_on",
+        ]
+        read_only_fields = fields
+
+
+class WaiverWriteSerializer(serializers.Serializer):
+    first_month = serializers.DateField(help_text="该月任一日期，如 2026-07-01")
+    last_month = serializers.DateField()
+    monthly_amount = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    reason = serializers.CharField(max_length=300)
+
+
+class WaiverList(generics.ListAPIView):
+    """党费减免 requests in scope (`state`: requested, approved, rejected)."""
+
+    serializer_class = WaiverSerializer
+    queryset = DuesWaiver.objects.none()  # for the schema; get_queryset scopes the real one
+
+    @extend_schema(parameters=[OpenApiParameter("state", str)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        require_capability(self.request.user, "view")
+        return selectors.waivers_visible_to(
+            self.request.user, state=self.request.query_params.get("state", "")
+        )
+
+
+class MemberWaiverRequest(APIView):
+    @extend_schema(request=WaiverWriteSerializer, responses={201: WaiverSerializer})
+    def post(self, request, id: int):
+        member = _member(request, id)
+        require_any(request.user, member.branch, ("branch_write",))
+        waiver = services.dues_waiver_request(
+            actor=request.user, member=member, **_valid(WaiverWriteSerializer, request.data)
+        )
+        return Response(WaiverSerializer(waiver).data, status=status.HTTP_201_CREATED)
+
+
+class WaiverDecideSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+
+
+class WaiverDecide(APIView):
+    """The superior committee approves (`approve: true`) or rejects a pending 减免 request."""
+
+    @extend_schema(request=WaiverDecideSerializer, responses={200: WaiverSerializer})
+    def post(self, request, id: int):
+        waiver = get_scoped_or_404(
+            DuesWaiver.objects.select_related("member__branch"),
+            request.user,
+            path_field="member__branch__path",
+            pk=id,
+        )
+        require_any(request.user, waiver.member.branch, ("superior",))
+        data = _valid(WaiverDecideSerializer, request.data)
+        waiver = services.dues_waiver_decide(
+            actor=request.user, waiver=waiver, approve=data["approve"]
+        )
+        return Response(WaiverSerializer(waiver).data)
+
+
 urlpatterns = [
     path("members/", MemberList.as_view()),
     path("members/me/", MemberMe.as_view()),
     path("members/apply/", DevelopmentApply.as_view()),
     path("members/due/", DueList.as_view()),
     path("members/dues/", DuesSheet.as_view()),
+    path("members/dues/waivers/", WaiverList.as_view()),
+    path("members/dues/waivers/<int:id>/decide/", WaiverDecide.as_view()),
     path("members/transfers/", TransferList.as_view()),
     path("members/transfers/<int:id>/<str:action>/", TransferAct.as_view()),
     path("members/<int:id>/", MemberDetail.as_view()),
@@ -590,6 +675,7 @@ urlpatterns = [
     path("members/<int:id>/steps/", MemberSteps.as_view()),
     path("members/<int:id>/dues/base/", MemberDuesBase.as_view()),
     path("members/<int:id>/dues/payments/", MemberDuesPayment.as_view()),
+    path("members/<int:id>/dues/waivers/", MemberWaiverRequest.as_view()),
     path("members/<int:id>/study/", MemberStudy.as_view()),
     path("members/<int:id>/transfers/", MemberTransferStart.as_view()),
 ]

@@ -309,3 +309,30 @@ class ExportForm(BootstrapForm):
 
 
 __all__ = ["ACTIONS", "ManagementStatus"]
+
+
+MONTH = forms.DateInput(attrs={"type": "month", "class": "form-control"}, format="%Y-%m")
+
+
+class WaiverForm(BootstrapForm):
+    """困难党员少交或免交 (DOMAIN §4.2): the branch proposes, the superior committee decides."""
+
+    first_month = forms.DateField(
+        label="起始月份", widget=MONTH, input_formats=["%Y-%m", "%Y-%m-%d"]
+    )
+    last_month = forms.DateField(
+        label="截止月份", widget=MONTH, input_formats=["%Y-%m", "%Y-%m-%d"]
+    )
+    monthly_amount = forms.DecimalField(
+        label="每月交纳（元）",
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        help_text="0 表示免交",
+    )
+    reason = forms.CharField(
+        label="原因",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="如：生活困难、长期患病，并注明支委会研究情况",
+    )

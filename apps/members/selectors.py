@@ -380,3 +380,18 @@ def transfers_visible_to(user) -> QuerySet[Transfer]:
 
 
 __all__ = ["rule_value"]
+
+
+# --- dues waivers (减免) ---------------------------------------------------------------------------
+def waivers_visible_to(user, *, state: str = "") -> QuerySet:
+    """减免 requests of members in the user's scope, newest first (`state` filters)."""
+    from apps.members.models import DuesWaiver
+
+    qs = scoped(
+        DuesWaiver.objects.select_related("member", "member__branch", "requested_by", "decided_by"),
+        user,
+        path_field="member__branch__path",
+    )
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-created_at", "-id")

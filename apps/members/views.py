@@ -7,8 +7,10 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.scope import (
@@ -25,11 +27,13 @@ from apps.members.models import (
     PROBATIONARY_STATUSES,
     STAGES,
     DuesMonth,
+    DuesWaiver,
     Member,
     MemberStatus,
     Step,
     Transfer,
     TransferState,
+    WaiverState,
 )
 from apps.organizations.models import BRANCH_TYPES
 
@@ -584,6 +588,71 @@ def dues_member(request: HttpRequest, pk: int) -> HttpResponse:
         {"m": member, "base_form": base_form, "pay_form": pay_form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- dues waivers (减免) ---------------------------------------------------------------------------
+@login_required
+def waiver_request(request: HttpRequest, pk: int) -> HttpResponse:
+    """The branch proposes 少交/免交 for a member in difficulty; the superior committee decides."""
+    member = _member_or_404(request, pk)
+    require_any(request.user, member.branch, ("branch_write",))
+    form = forms.WaiverForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.dues_waiver_request(actor=request.user, member=member, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_into(form, exc)
+        else:
+            messages.success(request, "已提交减免申请，待上级党委审批。")
+            return redirect("members:waivers")
+    return render(
+        request,
+        "members/waiver_form.html",
+        {"m": member, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def waivers(request: HttpRequest) -> HttpResponse:
+    """减免 requests in scope; a superior committee approves or rejects the pending ones."""
+    require_capability(request.user, "view")
+    state = request.GET.get("state", WaiverState.REQUESTED)
+    if state not in WaiverState.values and state != "all":
+        state = WaiverState.REQUESTED
+    qs = selectors.waivers_visible_to(request.user, state="" if state == "all" else state)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    for w in page:
+        w.can_decide = w.state == WaiverState.REQUESTED and can(
+            request.user, "superior", w.member.branch
+        )
+    return render(
+        request,
+        "members/waivers.html",
+        {"page": page, "state": state, "states": WaiverState.choices, "tab": "dues"},
+    )
+
+
+@login_required
+@require_POST
+def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    waiver = get_scoped_or_404(
+        DuesWaiver.objects.select_related("member__branch"),
+        request.user,
+        path_field="member__branch__path",
+        pk=pk,
+    )
+    require_any(request.user, waiver.member.branch, ("superior",))
+    approve = request.POST.get("decision") == "approve"
+    try:
+        services.dues_waiver_decide(actor=request.user, waiver=waiver, approve=approve)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(
+            request, f"已{'批准' if approve else '不批准'}{waiver.member.name}的党费减免申请。"
+        )
+    return redirect(f"{reverse('members:waivers')}?state=requested")
 
 
 # --- me, study, transfers, import/export ---------------------------------------------------------

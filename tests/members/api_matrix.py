@@ -69,6 +69,22 @@ def transfer(world):
     return {"path": {"id": t.pk, "action": "approve"}, "data": {}}
 
 
+def waiver(world):
+    from apps.core.periods import local_today
+    from apps.members import services
+
+    month = local_today().replace(day=1)
+    w = services.dues_waiver_request(
+        actor=None,
+        member=_member(world),
+        first_month=month,
+        last_month=month,
+        monthly_amount=0,
+        reason="长期患病，生活困难",
+    )
+    return {"path": {"id": w.pk}, "data": {"approve": True}}
+
+
 CASES = [
     Case("GET", "/api/v1/members/", expect=LIST),
     Case(
@@ -176,5 +192,27 @@ CASES = [
         "/api/v1/members/transfers/{id}/{action}/",
         build=transfer,
         expect={"admin": 403, "staff": 200, "secretary": 403, "committee": 403},
+    ),
+    Case("GET", "/api/v1/members/dues/waivers/", expect=LIST),
+    Case(
+        "POST",
+        "/api/v1/members/{id}/dues/waivers/",
+        build=lambda w: {
+            **member(w),
+            "data": {
+                "first_month": dt.date.today().replace(day=1).isoformat(),
+                "last_month": dt.date.today().replace(day=1).isoformat(),
+                "monthly_amount": "0",
+                "reason": "长期患病，生活困难",
+            },
+        },
+        expect=WRITERS_201,
+    ),
+    Case(
+        "POST",
+        "/api/v1/members/dues/waivers/{id}/decide/",
+        build=waiver,
+        expect={"admin": 403, "staff": 200, "secretary": 403, "committee": 403},
+        note="only the superior committee decides",
     ),
 ]

@@ -195,3 +195,89 @@ def test_payment_undo_restores_rollup(tree, payer, users):
     services.dues_payment_undo(actor=users.secretary, payment=p, reason="记错")
     roll = DuesBranchMonth.objects.get(branch=tree.branch_a, month=D(2026, 7, 1))
     assert (roll.paid, roll.in_arrears) == (0, 1)
+
+
+def test_waiver_pages_branch_proposes_superior_decides(tree, payer, users, client_for):
+    sec, staff = client_for(users.secretary), client_for(users.staff)
+    url = f"/members/{payer.pk}/dues/waiver/"
+    # Bad input: a clear Chinese message, nothing saved.
+    r = sec.post(
+        url,
+        {
+            "first_month": "2026-09",
+            "last_month": "2026-08",
+            "monthly_amount": "0",
+            "reason": "重病",
+        },
+    )
+    assert r.status_code == 400 and "截止月份不能早于起始月份" in r.content.decode()
+    assert not payer.dues_waivers.exists()
+    r = sec.post(
+        url,
+        {
+            "first_month": "2026-08",
+            "last_month": "2026-09",
+            "monthly_amount": "0",
+            "reason": "重病",
+        },
+    )
+    assert r.status_code == 302
+    w = payer.dues_waivers.get()
+    # The branch sees its request but cannot approve it; the town committee can.
+    page = sec.get("/members/dues/waivers/").content.decode()
+    assert payer.name in page and "待审批" in page and "批准</button>" not in page
+    assert (
+        sec.post(f"/members/dues/waivers/{w.pk}/decide/", {"decision": "approve"}).status_code
+        == 403
+    )
+    assert (
+        client_for(users.outsider)
+        .post(f"/members/dues/waivers/{w.pk}/decide/", {"decision": "approve"})
+        .status_code
+        == 404
+    )
+    assert (
+        payer.name not in client_for(users.outsider).get("/members/dues/waivers/").content.decode()
+    )
+    assert "批准</button>" in staff.get("/members/dues/waivers/").content.decode()
+    r = staff.post(f"/members/dues/waivers/{w.pk}/decide/", {"decision": "approve"}, follow=True)
+    assert "已批准" in r.content.decode()
+    assert DuesMonth.objects.get(member=payer, month=D(2026, 9, 1)).waived == Decimal("81.00")
+    # Deciding twice is refused with a message, not an error page.
+    r = staff.post(f"/members/dues/waivers/{w.pk}/decide/", {"decision": "reject"}, follow=True)
+    assert r.status_code == 200 and "已审批" in r.content.decode()
+    w.refresh_from_db()
+    assert w.state == "approved"
+
+
+def test_waiver_api_request_and_decide(tree, payer, users, api_for):
+    r = api_for(users.secretary).post(
+        f"/api/v1/members/{payer.pk}/dues/waivers/",
+        {
+            "first_month": "2026-08-01",
+            "last_month": "2026-07-01",
+            "monthly_amount": "0",
+            "reason": "x",
+        },
+        format="json",
+    )
+    assert r.status_code == 400 and "last_month" in r.json()
+    r = api_for(users.secretary).post(
+        f"/api/v1/members/{payer.pk}/dues/waivers/",
+        {
+            "first_month": "2026-08-01",
+            "last_month": "2026-08-31",
+            "monthly_amount": "10",
+            "reason": "困难",
+        },
+        format="json",
+    )
+    assert r.status_code == 201 and r.json()["state"] == "requested"
+    wid = r.json()["id"]
+    listed = api_for(users.staff).get("/api/v1/members/dues/waivers/?state=requested").json()
+    assert [row["id"] for row in listed["results"]] == [wid]
+    r = api_for(users.staff).post(
+        f"/api/v1/members/dues/waivers/{wid}/decide/", {"approve": True}, format="json"
+    )
+    assert r.status_code == 200 and r.json()["state"] == "approved"
+    assert DuesMonth.objects.get(member=payer, month=D(2026, 8, 1)).waived == Decimal("71.00")
