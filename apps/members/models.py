@@ -512,6 +512,9 @@ class DuesMonth(models.Model):
         DuesPayment, null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger"
     )
 
+    def __str__(self) -> str:
+        return f"{self.member} · {self.month:%Y-%m}"
+
     class Meta:
         verbose_name = "党费月账"
         verbose_name_plural = "党费月账"
@@ -582,6 +585,9 @@ class DuesBranchMonth(models.Model):
     expected = models.DecimalField("应交（元）", max_digits=12, decimal_places=2, default=0)
     paid = models.DecimalField("已交（元）", max_digits=12, decimal_places=2, default=0)
     in_arrears = models.PositiveIntegerField("未交人数", default=0)
+
+    def __str__(self) -> str:
+        return f"{self.branch} · {self.month:%Y-%m}"
 
     class Meta:
         verbose_name = "党费支部月汇总"
@@ -678,6 +684,9 @@ class TransferEvent(models.Model):
     )
     note = models.CharField(max_length=300, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.transfer} · {self.get_to_state_display()}"
+
     class Meta:
         ordering = ["transfer", "at", "id"]
 
@@ -694,6 +703,9 @@ class MobileContact(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    def __str__(self) -> str:
+        return f"{self.member} · {self.contacted_on:%Y-%m-%d}"
 
     class Meta:
         verbose_name = "联系记录"
