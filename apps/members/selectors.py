@@ -26,6 +26,7 @@ from apps.members.models import (
     Step,
     StudyRecord,
     Transfer,
+    TransferState,
 )
 from apps.organizations.models import CommitteePosition, Org
 
@@ -172,6 +173,7 @@ DUE_KINDS = {
     "talk": "待谈话",
     "may_candidate": "可确定为发展对象",
     "probation_ends": "本月预备期满",
+    "confirmation_late": "预备期满未讨论转正",
     "approval_late": "上级审批逾期",
     "pending": "待处理事项",
 }
@@ -223,6 +225,30 @@ def development_due(*, user, org: Org | None = None, today: dt.date | None = Non
                 m.probation_ends_on < today,
             )
         )
+    # Probation over (before this month) and no 支部大会 on the confirmation since: due at once,
+    # or within 6 months for a probationer who transferred in (推迟讨论转正≤6个月).
+    transferred_in = Transfer.objects.filter(
+        member=OuterRef("pk"),
+        target_branch=OuterRef("branch"),
+        state__in=[TransferState.ACCEPTED, TransferState.RECEIPT_RETURNED],
+    )
+    discussed = DevelopmentStep.objects.filter(
+        member=OuterRef("pk"),
+        step=Step.CONFIRMATION_MEETING,
+        done_on__gte=OuterRef("probation_ends_on"),
+    )
+    for m in (
+        base.filter(status__in=PROBATIONARY_STATUSES, probation_ends_on__lt=month.start)
+        .annotate(moved_in=Exists(transferred_in), discussed=Exists(discussed))
+        .filter(discussed=False)
+    ):
+        if m.moved_in:
+            due = add_months(m.probation_ends_on, rules.TRANSFERRED_POSTPONE_MONTHS)
+            label = f"转入的预备党员，预备期{m.probation_ends_on:%Y年%m月%d日}届满，可推迟讨论转正至{due:%Y年%m月%d日}"
+        else:
+            due = m.probation_ends_on
+            label = f"预备期{m.probation_ends_on:%Y年%m月%d日}届满，支部大会尚未讨论转正"
+        items.append(DueItem(m, "confirmation_late", label, due, due < today))
     late = add_months(today, -rules.APPROVAL_MONTHS)
     for m in (
         base.filter(status=MemberStatus.CANDIDATE)

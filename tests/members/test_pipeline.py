@@ -327,3 +327,41 @@ def test_due_list(tree, users):
         assert outside.pk not in talks
         county = development_due(user=users.admin, org=tree.county)
         assert {i.member.pk for i in county if i.kind == "talk"} == {late.pk, fresh.pk, outside.pk}
+
+
+def test_due_list_probation_over_without_confirmation_meeting(tree, users):
+    from apps.members.models import Transfer, TransferKind, TransferState
+
+    with time_machine.travel(dt.datetime(2026, 9, 10, 10), tick=False):
+        here = MemberFactory(
+            branch=tree.branch_a, status=S.PROBATIONARY, probation_ends_on=D(2026, 7, 31)
+        )
+        moved_in = MemberFactory(
+            branch=tree.branch_a, status=S.PROBATIONARY, probation_ends_on=D(2026, 7, 31)
+        )
+        Transfer.objects.create(
+            member=moved_in,
+            kind=TransferKind.IN_LETTER,
+            state=TransferState.ACCEPTED,
+            target_branch=tree.branch_a,
+            target_org=tree.branch_a,
+            applied_on=D(2026, 5, 1),
+            valid_until=D(2026, 6, 1),
+            external_org="外县某党支部",
+        )
+        discussed = MemberFactory(
+            branch=tree.branch_a, status=S.PROBATIONARY, probation_ends_on=D(2026, 7, 31)
+        )
+        DevelopmentStep.objects.create(
+            member=discussed, step=Step.CONFIRMATION_MEETING, done_on=D(2026, 8, 3)
+        )
+        late = {
+            i.member.pk: i
+            for i in development_due(user=users.secretary)
+            if i.kind == "confirmation_late"
+        }
+        assert set(late) == {here.pk, moved_in.pk}
+        assert late[here.pk].overdue and late[here.pk].due_on == D(2026, 7, 31)
+        # A probationer who transferred in may be discussed up to 6 months after expiry.
+        assert not late[moved_in.pk].overdue and late[moved_in.pk].due_on == D(2027, 1, 31)
+        assert "推迟讨论转正" in late[moved_in.pk].label
