@@ -12,7 +12,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.scope import can, get_org_or_404, require, scope_of, scoped
+from apps.accounts.scope import (
+    can,
+    get_org_or_404,
+    get_scoped_or_404,
+    require,
+    scope_of,
+    scoped,
+)
 from apps.core.periods import Period, PeriodKind
 from apps.meetings import selectors, services
 from apps.meetings.models import (
@@ -21,6 +28,7 @@ from apps.meetings.models import (
     AttachmentKind,
     AttendanceStatus,
     ExclusionReason,
+    Exemption,
     Meeting,
     MeetingAttachment,
     MeetingKind,
@@ -825,13 +833,61 @@ class BranchAttendance(APIView):
         )
 
 
-class ExemptionCreate(APIView):
+class ExemptionOut(serializers.ModelSerializer):
+    branch_name = serializers.CharField(source="branch.name")
+    kind_label = serializers.SerializerMethodField()
+    approved_by_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Exemption
+        fields = [
+            "id",
+            "branch",
+            "branch_name",
+            "kind",
+            "kind_label",
+            "period_key",
+            "reason",
+            "approved_by",
+            "approved_by_name",
+            "approved_on",
+        ]
+
+    def get_kind_label(self, obj) -> str:
+        return obj.get_kind_display() if obj.kind else "全部类型"
+
+    def get_approved_by_name(self, obj) -> str:
+        return obj.approved_by.get_full_name() or obj.approved_by.get_username()
+
+
+class ExemptionList(generics.ListAPIView):
+    """免于考核 records of the branches in the user's scope. Filters: org (subtree), period."""
+
+    serializer_class = ExemptionOut
+    filter_backends: list = []
+
     @extend_schema(
-        request=ExemptionIn,
-        responses={201: inline_serializer("ExemptionOut", {"id": serializers.IntegerField()})},
+        parameters=[
+            OpenApiParameter("org", int, description="只看该组织及其下级"),
+            OpenApiParameter("period", str, description="期间键，如 2026-Q1"),
+        ]
     )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        from apps.accounts.scope import require_capability
+
+        require_capability(self.request.user, "view")
+        p = self.request.query_params
+        org = org_for(self.request.user, p["org"]) if p.get("org") else None
+        return selectors.exemptions_visible_to(
+            self.request.user, org=org, period_key=p.get("period", "")
+        )
+
+    @extend_schema(request=ExemptionIn, responses={201: ExemptionOut})
     def post(self, request):
-        """免于考核 for a branch and period (superior)."""
+        """免于考核 for a branch and period (superior); the approver is the signed-in user."""
         data = _valid(ExemptionIn, request)
         branch = org_for(request.user, data["branch"], "superior")
         e = services.exemption_grant(
@@ -841,7 +897,27 @@ class ExemptionCreate(APIView):
             kind=data["kind"],
             reason=data["reason"],
         )
-        return Response({"id": e.pk}, status=status.HTTP_201_CREATED)
+        return Response(ExemptionOut(e).data, status=status.HTTP_201_CREATED)
+
+
+class ExemptionDetail(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("reason", str, description="撤销原因（必填）")],
+        responses={204: None},
+    )
+    def delete(self, request, pk: int):
+        """Withdraw an exemption (superior, reason required)."""
+        e = get_scoped_or_404(
+            Exemption.objects.select_related("branch"),
+            request.user,
+            path_field="branch__path",
+            pk=pk,
+        )
+        require(request.user, "superior", e.branch)
+        services.exemption_revoke(
+            actor=request.user, exemption=e, reason=request.query_params.get("reason", "")
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RequirementList(APIView):
@@ -904,7 +980,12 @@ urlpatterns = [
         name="meetings-attachment-delete",
     ),
     path("meetings/requirements/", RequirementList.as_view(), name="meetings-requirements"),
-    path("meetings/exemptions/", ExemptionCreate.as_view(), name="meetings-exemptions"),
+    path("meetings/exemptions/", ExemptionList.as_view(), name="meetings-exemptions"),
+    path(
+        "meetings/exemptions/<int:pk>/",
+        ExemptionDetail.as_view(),
+        name="meetings-exemption-detail",
+    ),
     path(
         "meetings/compliance/branch/<int:pk>/",
         BranchCompliance.as_view(),

@@ -111,3 +111,29 @@ class ReviewForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
     )
+
+
+class ExemptionForm(forms.Form):
+    branch = forms.TypedChoiceField(label="党支部", coerce=int, choices=())
+    period_key = forms.CharField(
+        label="期间",
+        max_length=10,
+        help_text="如 2026（全年）、2026-Q1（季度）或 2026-03（月份）",
+    )
+    kind = forms.ChoiceField(
+        label="会议类型", required=False, choices=[("", "全部类型"), *MeetingKind.choices]
+    )
+    reason = forms.CharField(
+        label="原因",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="如：新成立、撤并中、重大自然灾害等，须有上级批准",
+    )
+
+    def __init__(self, *args, branches=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].choices = [(b.pk, b.name) for b in branches]
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault(
+                "class", "form-select" if name in ("branch", "kind") else "form-control"
+            )

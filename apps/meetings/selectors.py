@@ -21,6 +21,7 @@ from apps.meetings.models import (
     Appraisal,
     Attendance,
     BranchPeriodStat,
+    Exemption,
     Meeting,
     MeetingFlag,
     MeetingState,
@@ -277,6 +278,23 @@ def review_queue(
         .prefetch_related("flags")
         .order_by("-starts_at", "-id")
     )
+
+
+def exemptions_visible_to(
+    user, *, org: Org | None = None, period_key: str = ""
+) -> QuerySet[Exemption]:
+    """Exemptions of the branches in the user's `view` scope (and `org`'s subtree), newest
+    period first, with the approver."""
+    qs = scoped(
+        Exemption.objects.select_related("branch", "approved_by"),
+        user,
+        path_field="branch__path",
+    )
+    if org is not None:
+        qs = qs.filter(branch__path__startswith=org.path)
+    if period_key:
+        qs = qs.filter(period_key=period_key)
+    return qs.order_by("-period_key", "branch__path", "kind", "id")
 
 
 # --- compliance -----------------------------------------------------------------------------------

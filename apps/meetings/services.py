@@ -1015,6 +1015,10 @@ def exemption_grant(
         raise ValidationError({"kind": ["会议类型无效。"]})
     if not (reason or "").strip():
         raise ValidationError({"reason": ["请填写免于考核的原因。"]})
+    if branch.org_type not in BRANCH_TYPES:
+        raise ValidationError({"branch": ["免于考核只能针对党支部。"]})
+    if Exemption.objects.filter(branch=branch, kind=kind, period_key=period.key).exists():
+        raise ValidationError({"period_key": ["该支部在该期间已有相同的免于考核记录。"]})
     exemption = Exemption.objects.create(
         branch=branch,
         kind=kind,
@@ -1023,10 +1027,7 @@ def exemption_grant(
         approved_by=actor,
         approved_on=local_date(timezone.now()),
     )
-    from apps.meetings.models import RollupDirty
-
-    for key in {period.key, str(period.year), *(q.key for q in period.quarters())}:
-        RollupDirty.objects.get_or_create(period_key=key)
+    _mark_dirty_for(period.key)
     audit_log(
         actor=actor,
         action=AuditAction.CREATE,
@@ -1036,6 +1037,35 @@ def exemption_grant(
         reason=reason,
     )
     return exemption
+
+
+def _mark_dirty_for(period_key: str) -> None:
+    from apps.core.periods import Period
+    from apps.meetings.models import RollupDirty
+
+    period = Period.parse(period_key)  # the tree rollup is kept per quarter and per year
+    for key in sorted({str(period.year), *(q.key for q in period.quarters())}):
+        RollupDirty.objects.get_or_create(period_key=key)
+
+
+@transaction.atomic
+def exemption_revoke(*, actor, exemption: Exemption, reason: str) -> None:
+    """Withdraw an exemption granted by mistake (reason required); compliance is recomputed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["请填写撤销原因。"]})
+    branch = exemption.branch
+    audit_log(
+        actor=actor,
+        action=AuditAction.DELETE,
+        obj=exemption,
+        org=branch,
+        verb="exemption_revoke",
+        reason=reason,
+    )
+    key = exemption.period_key
+    exemption.delete()
+    _mark_dirty_for(key)
 
 
 # --- 纸上党建 flags ----------------------------------------------------------------------------------

@@ -9,22 +9,38 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.accounts.scope import can, orgs_visible_to, require_capability, scope_of
+from apps.accounts.forms import apply_errors
+from apps.accounts.scope import (
+    can,
+    get_scoped_or_404,
+    orgs_visible_to,
+    require,
+    require_capability,
+    scope_of,
+)
 from apps.core.periods import Period, PeriodKind, local_date, local_today
 from apps.meetings import rules, selectors, services
 from apps.meetings.api import org_for
-from apps.meetings.forms import AttachmentForm, PlanForm, RecordForm, ReviewForm, VoteForm
+from apps.meetings.forms import (
+    AttachmentForm,
+    ExemptionForm,
+    PlanForm,
+    RecordForm,
+    ReviewForm,
+    VoteForm,
+)
 from apps.meetings.models import (
     LOCKED_STATES,
     AttendanceStatus,
     ExclusionReason,
+    Exemption,
     FlagCode,
     MeetingKind,
     MeetingState,
@@ -627,4 +643,96 @@ def compliance_view(request: HttpRequest) -> HttpResponse:
             "periods": periods,
             "next": period.next() if period.start <= local_today() else None,
         },
+    )
+
+
+@login_required
+def exemptions_view(request: HttpRequest) -> HttpResponse:
+    """免于考核: the exemptions of the subtree (reason, approver) and, for the superior, a form
+    to grant one for a branch and period."""
+    require_capability(request.user, "view")
+    src = request.POST if request.method == "POST" else request.GET
+    org = (
+        org_for(request.user, src["org"])
+        if src.get("org")
+        else orgs_visible_to(request.user).order_by("path").first()
+    )
+    if org is None:
+        raise Http404("未找到。")
+    period_key = request.GET.get("period", "")
+    can_grant = can(request.user, "superior", org)
+    branches = (
+        list(
+            orgs_visible_to(request.user, "superior")
+            .filter(
+                path__startswith=org.path,
+                org_type__in=BRANCH_TYPES,
+                abolished_on__isnull=True,
+            )
+            .order_by("path")[:501]
+        )
+        if can_grant
+        else []
+    )
+    form = ExemptionForm(request.POST or None, branches=branches[:500])
+    status = 200
+    if request.method == "POST":
+        if not can_grant:
+            raise PermissionDenied("没有权限执行此操作。")
+        if form.is_valid():
+            d = form.cleaned_data
+            branch = org_for(request.user, d["branch"], "superior")
+            try:
+                services.exemption_grant(
+                    actor=request.user,
+                    branch=branch,
+                    period_key=d["period_key"].strip(),
+                    kind=d["kind"],
+                    reason=d["reason"],
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, f"已批准{branch.name}免于考核（{d['period_key']}）。")
+                return redirect(f"{reverse('meetings:exemptions')}?org={org.pk}")
+        status = 400
+    qs = selectors.exemptions_visible_to(request.user, org=org, period_key=period_key)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    for e in page:
+        e.can_revoke = can(request.user, "superior", e.branch)
+    return render(
+        request,
+        "meetings/exemptions.html",
+        {
+            "org": org,
+            "page": page,
+            "form": form,
+            "can_grant": can_grant,
+            "too_many": len(branches) > 500,
+            "period_key": period_key,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def exemption_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    e = get_scoped_or_404(
+        Exemption.objects.select_related("branch"),
+        request.user,
+        path_field="branch__path",
+        pk=pk,
+    )
+    require(request.user, "superior", e.branch)
+    try:
+        services.exemption_revoke(
+            actor=request.user, exemption=e, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, "；".join(_errors(exc)))
+    else:
+        messages.success(request, "已撤销免于考核。")
+    return redirect(
+        f"{reverse('meetings:exemptions')}?org={request.POST.get('org') or e.branch_id}"
     )

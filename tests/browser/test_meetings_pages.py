@@ -108,3 +108,24 @@ def test_attendees_page(open_page, screenshot, live_server, tree, users, size):
     page.wait_for_load_state()
     assert page.get_by_text("应到人员已更新").count() == 1
     assert page.get_by_text("自费出国半年以上").count() >= 1
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_exemptions_page(open_page, screenshot, live_server, tree, users, size):
+    services.exemption_grant(
+        actor=users.staff,
+        branch=tree.branch_a,
+        period_key="2026-Q1",
+        kind="party_lecture",
+        reason="村两委换届，经镇党委批准",
+    )
+    page = open_page(users.staff, size=size, path=f"/meetings/exemptions/?org={tree.town_a.pk}")
+    assert_renders_chinese(page)
+    assert_fits(page)
+    screenshot(page, f"meetings-exemptions-{size}")
+    page.select_option("#id_branch", str(tree.branch_b.pk))
+    page.fill("#id_period_key", "2026-Q2")
+    page.fill("#id_reason", "新成立支部")
+    page.get_by_role("button", name="批准").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("新成立支部").count() == 1

@@ -184,6 +184,19 @@ def branch_c(world):
     return {"path": {"id": world.tree.branch_c.pk}, "query": {"period": "2024-Q1"}}
 
 
+def exemption(world):
+    from apps.accounts.models import User
+    from apps.meetings import services
+
+    e = services.exemption_grant(
+        actor=User.objects.get(username="staff"),
+        branch=world.tree.branch_a,
+        period_key="2024-Q1",
+        reason="新成立",
+    )
+    return {"path": {"id": e.pk}, "query": {"reason": "批错了"}}
+
+
 def exemption_body(world):
     return {
         "path": {},
@@ -316,6 +329,19 @@ CASES = [
         "/api/v1/meetings/exemptions/",
         build=exemption_body,
         expect={**SUPERIOR, "staff": 201},
+    ),
+    Case(
+        "GET",
+        "/api/v1/meetings/exemptions/",
+        expect={**READ, "outsider": 200},
+        default=403,
+        note="lists only the user's subtree",
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/meetings/exemptions/{id}/",
+        build=exemption,
+        expect={**SUPERIOR, "staff": 204},
     ),
     Case("GET", "/api/v1/meetings/compliance/branch/{id}/", build=branch_a, expect=READ),
     Case(
