@@ -138,6 +138,8 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.string("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
+# Set behind nginx (e.g. "/protected-media/"): Django authorises, nginx sends the file.
+MEDIA_ACCEL_REDIRECT = env.string("MEDIA_ACCEL_REDIRECT", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.core.views import private_media
+
 # Each app owns `urls.py` (pages) and `api.py` (REST endpoints under /api/v1/).
 APPS = [
     "accounts",
@@ -26,7 +28,5 @@ urlpatterns = [
     *[path(f"{name}/", include(f"apps.{name}.urls")) for name in APPS],
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files are never served as static files: every request goes through the scoping door.
+urlpatterns.insert(0, path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", private_media))

@@ -98,3 +98,13 @@ def reveal(request: HttpRequest, label: str, pk: int, field: str) -> HttpRespons
     return render(
         request, "components/_reveal.html", reveal_context(request.user, obj, field, state="form")
     )
+
+
+@login_required
+def private_media(request: HttpRequest, name: str) -> HttpResponse:
+    """An uploaded file, only when its owning row is in the user's scope (apps/core/media.py)."""
+    from apps.core import media
+
+    if not media.file_visible(request.user, name):
+        raise Http404("未找到。")
+    return media.serve(name)

@@ -512,9 +512,6 @@ class DuesMonth(models.Model):
         DuesPayment, null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger"
     )
 
-    def __str__(self) -> str:
-        return f"{self.member} · {self.month:%Y-%m}"
-
     class Meta:
         verbose_name = "党费月账"
         verbose_name_plural = "党费月账"
@@ -526,6 +523,9 @@ class DuesMonth(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["branch", "month"], name="dues_month_branch_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member} · {self.month:%Y-%m}"
 
     @property
     def due(self):
@@ -586,9 +586,6 @@ class DuesBranchMonth(models.Model):
     paid = models.DecimalField("已交（元）", max_digits=12, decimal_places=2, default=0)
     in_arrears = models.PositiveIntegerField("未交人数", default=0)
 
-    def __str__(self) -> str:
-        return f"{self.branch} · {self.month:%Y-%m}"
-
     class Meta:
         verbose_name = "党费支部月汇总"
         verbose_name_plural = "党费支部月汇总"
@@ -596,6 +593,9 @@ class DuesBranchMonth(models.Model):
             models.UniqueConstraint(fields=["branch", "month"], name="dues_rollup_unique")
         ]
         indexes = [models.Index(fields=["month", "branch"], name="dues_rollup_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.branch} · {self.month:%Y-%m}"
 
 
 # --- transfers (DOMAIN §3.5) -----------------------------------------------------------------
@@ -684,11 +684,11 @@ class TransferEvent(models.Model):
     )
     note = models.CharField(max_length=300, blank=True)
 
-    def __str__(self) -> str:
-        return f"{self.transfer} · {self.get_to_state_display()}"
-
     class Meta:
         ordering = ["transfer", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.transfer} · {self.get_to_state_display()}"
 
 
 class MobileContact(models.Model):
@@ -704,13 +704,13 @@ class MobileContact(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    def __str__(self) -> str:
-        return f"{self.member} · {self.contacted_on:%Y-%m-%d}"
-
     class Meta:
         verbose_name = "联系记录"
         verbose_name_plural = "联系记录"
         ordering = ["member", "-contacted_on"]
+
+    def __str__(self) -> str:
+        return f"{self.member} · {self.contacted_on:%Y-%m-%d}"
 
 
 # --- study hours (DOMAIN §5) -----------------------------------------------------------------

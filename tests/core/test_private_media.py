@@ -1,0 +1,50 @@
+"""Uploaded files are private: /media/ answers only for files whose owning row is in scope."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import override_settings
+
+from apps.members.models import Member
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+@pytest.fixture
+def photo(users, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    member = Member.objects.get(user=users.member)
+    member.photo.save("zhang.png", ContentFile(PNG), save=True)
+    return member.photo.name
+
+
+def test_photo_served_only_inside_the_scope(photo, users, client_for, client):
+    url = f"/media/{photo}"
+    r = client_for(users.secretary).get(url)
+    assert r.status_code == 200 and b"".join(r.streaming_content) == PNG
+    assert r["Content-Type"] == "image/png" and r["X-Content-Type-Options"] == "nosniff"
+    # The member sees their own photo; another branch's secretary gets a 404, like a missing file.
+    assert client_for(users.member).get(url).status_code == 200
+    assert client_for(users.outsider).get(url).status_code == 404
+    assert (
+        client_for(users.secretary).get("/media/members/photos/2026/nobody.png").status_code == 404
+    )
+    # Not signed in: the sign-in page, never the file.
+    r = client.get(url)
+    assert r.status_code == 302 and "/login" in r["Location"]
+
+
+def test_traversal_and_unowned_files_are_404(photo, users, client_for, tmp_path):
+    (tmp_path / "secret.txt").write_text("x")
+    c = client_for(users.admin)
+    assert c.get("/media/secret.txt").status_code == 404
+    assert c.get("/media/../config/settings.py").status_code == 404
+
+
+@override_settings(MEDIA_ACCEL_REDIRECT="/protected-media/")
+def test_behind_nginx_django_only_authorises(photo, users, client_for):
+    r = client_for(users.secretary).get(f"/media/{photo}")
+    assert r.status_code == 200
+    assert r["X-Accel-Redirect"] == f"/protected-media/{photo}"
+    assert r.content == b""
