@@ -31,7 +31,7 @@ from apps.core.periods import (
 )
 from apps.core.rules import register, rule_value
 from apps.notifications.models import Channel, Reminder
-from apps.notifications.selectors import branch_people, superior_staff
+from apps.notifications.selectors import branch_people, superior_staff, superior_with_staff
 from apps.notifications.services import (
     Due,
     reminders_sync,
@@ -819,13 +819,21 @@ def _compliance_gaps_by_branch(
 
 
 def _compliance_still_valid(reminder: Reminder) -> bool:
-    """Still unmet at send time (a late record submitted in the meantime withdraws it)."""
+    """Still unmet at send time (a late record submitted in the meantime withdraws it). An
+    escalation (its subject is the superior org) stands while any branch under it is behind."""
     from apps.core.periods import local_today
+    from apps.organizations.models import BRANCH_TYPES, Org
 
     end = Period.parse(reminder.occurrence).end
-    return bool(
-        _compliance_gaps_by_branch(_periods_ending(end), local_today(), [reminder.subject_id])
-    )
+    branch_ids = [reminder.subject_id]
+    if reminder.rule == "compliance.escalated":
+        superior = Org.objects.filter(pk=reminder.subject_id).values_list("path", flat=True)
+        branch_ids = list(
+            Org.objects.filter(
+                path__startswith=superior.first() or "-", org_type__in=BRANCH_TYPES
+            ).values_list("pk", flat=True)
+        )
+    return bool(_compliance_gaps_by_branch(_periods_ending(end), local_today(), branch_ids))
 
 
 def compliance_dues(now: dt.datetime, rule: str) -> Iterable[Due]:
@@ -853,9 +861,10 @@ def compliance_dues(now: dt.datetime, rule: str) -> Iterable[Due]:
         if not gaps:
             continue
         branches = list(Org.objects.filter(pk__in=list(gaps)).order_by("path"))
-        people = (
-            superior_staff(branches) if rule == "compliance.escalated" else branch_people(branches)
-        )
+        if rule == "compliance.escalated":
+            yield from _escalations(branches, gaps, longest, send_time(nominal), escalate)
+            continue
+        people = branch_people(branches)
         for branch in branches:
             items = gaps[branch.pk]
             listing = "；".join(f"{p.label}：{r.name}" for p, r in items)
@@ -864,17 +873,13 @@ def compliance_dues(now: dt.datetime, rule: str) -> Iterable[Due]:
                 title = f"{longest.label}将于{cn_date(end)}结束，尚有{n}项会议要求未完成"
                 body = f"{branch.name}。未完成：{listing}。请在期末前安排召开并及时报送记录。"
                 level, channels = SEVERITY_WARNING, (Channel.INBOX, Channel.SMS)
-            elif rule == "compliance.overdue":
+            else:
                 title = f"{longest.label}已结束，{n}项会议要求逾期未完成"
                 body = (
                     f"{branch.name}。逾期：{listing}。已召开的请尽快补录并报送；"
                     f"{escalate}天后仍未完成的将提醒上级党组织。"
                 )
                 level, channels = SEVERITY_DANGER, (Channel.INBOX, Channel.EMAIL, Channel.SMS)
-            else:
-                title = f"{branch.name}{longest.label}有{n}项会议要求逾期{escalate}天仍未完成"
-                body = f"逾期：{listing}。请督促该支部落实“三会一课”制度。"
-                level, channels = SEVERITY_DANGER, (Channel.INBOX, Channel.EMAIL)
             yield Due(
                 rule=rule,
                 subject_type="organizations.org",
@@ -889,6 +894,45 @@ def compliance_dues(now: dt.datetime, rule: str) -> Iterable[Due]:
                 url=url_for("meetings:compliance"),
                 channels=channels,
             )
+
+
+ESCALATION_LIST_MAX = 30
+
+
+def _escalations(branches, gaps, longest: Period, due_at: dt.datetime, escalate: int):
+    """One reminder per superior committee (the org whose staff are told) listing its branches
+    still behind, not one per branch: a county office with a hundred late branches gets one
+    message, not a hundred."""
+    from apps.organizations.models import Org
+
+    superiors = superior_with_staff(branches)
+    grouped: dict[str, list] = {}
+    for branch in branches:
+        path, users = superiors[branch.pk]
+        if path and users:
+            grouped.setdefault(path, []).append(branch)
+    orgs = {o.path: o for o in Org.objects.filter(path__in=list(grouped))}
+    for path, late in grouped.items():
+        superior = orgs[path]
+        lines = [
+            f"{b.name}（{'、'.join(dict.fromkeys(r.name for _p, r in gaps[b.pk]))}）"
+            for b in late[:ESCALATION_LIST_MAX]
+        ]
+        more = f"等{len(late)}个党支部" if len(late) > ESCALATION_LIST_MAX else ""
+        yield Due(
+            rule="compliance.escalated",
+            subject_type="organizations.org",
+            subject_id=superior.pk,
+            occurrence=longest.key,
+            recipient_ids=tuple(superiors[late[0].pk][1]),
+            due_at=due_at,
+            title=f"下属{len(late)}个党支部{longest.label}会议要求逾期{escalate}天仍未完成",
+            body=f"{'；'.join(lines)}{more}。请督促落实“三会一课”制度。",
+            org_id=superior.pk,
+            level=SEVERITY_DANGER,
+            url=url_for("meetings:compliance"),
+            channels=(Channel.INBOX, Channel.EMAIL),
+        )
 
 
 for _key, _label in (

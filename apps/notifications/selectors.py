@@ -62,14 +62,20 @@ def branch_people(orgs: Iterable) -> dict[int, list[int]]:
 def superior_staff(orgs: Iterable) -> dict[int, list[int]]:
     """{org id: user ids of the org_staff of its superior committee}: the parent's staff, or if
     the parent has none, the nearest ancestor's that has (the reminder must reach someone)."""
+    return {org_id: users for org_id, (_path, users) in superior_with_staff(orgs).items()}
+
+
+def superior_with_staff(orgs: Iterable) -> dict[int, tuple[str | None, list[int]]]:
+    """{org id: (path of the superior whose staff are told, their user ids)}; see
+    `superior_staff`. (None, []) when no ancestor has staff."""
     orgs = list(orgs)
     paths = {p for o in orgs for p in o.ancestor_paths()}
     staff = _grants(Role.ORG_STAFF, paths)
-    result: dict[int, list[int]] = {}
+    result: dict[int, tuple[str | None, list[int]]] = {}
     for org in orgs:
-        result[org.pk] = []
+        result[org.pk] = (None, [])
         for path in reversed(org.ancestor_paths()):
             if staff.get(path):
-                result[org.pk] = staff[path]
+                result[org.pk] = (path, staff[path])
                 break
     return result

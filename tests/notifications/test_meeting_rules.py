@@ -358,16 +358,34 @@ def test_compliance_overdue_then_escalated_to_the_superior_staff(tree, people):
         )
 
     assert escalated(dt.date(2026, 10, 10)) == []
-    # town_a's org_staff, for branch_a and branch_b; the secretaries get nothing more.
-    assert escalated(dt.date(2026, 10, 11)) == [
-        (tree.branch_a.pk, people.staff.pk),
-        (tree.branch_b.pk, people.staff.pk),
-    ]
-    first = Reminder.objects.filter(rule="compliance.escalated", subject_id=tree.branch_a.pk)
-    assert first.get(occurrence="2026-Q3").title == (
-        "甲村党支部2026年第3季度有4项会议要求逾期10天仍未完成"
+    # One message to town_a's org_staff for its two late branches (the secretaries get nothing
+    # more); branch_c's town has no staff: the county's nearest staff would be told (none here).
+    assert escalated(dt.date(2026, 10, 11)) == [(tree.town_a.pk, people.staff.pk)]
+    reminder = Reminder.objects.get(rule="compliance.escalated", occurrence="2026-Q3")
+    assert reminder.title == "下属2个党支部2026年第3季度会议要求逾期10天仍未完成"
+    assert reminder.body == (
+        "甲村党支部（党小组会、主题党日、支部党员大会、党课）；"
+        "乙村党支部（主题党日、支部党员大会、党课）。请督促落实“三会一课”制度。"
     )
-    assert first.get(occurrence="2026-Q3").due_at == at(2026, 10, 11, 9)
+    assert reminder.due_at == at(2026, 10, 11, 9)
+
+
+def test_escalation_withdrawn_at_send_time_once_every_branch_caught_up(tree, people, queued):
+    sweep("compliance.escalated", dt.date(2026, 10, 11), hour=8)
+    for branch in (tree.branch_a, tree.branch_b):
+        for key in ("2026-09", "2026-Q3"):
+            Exemption.objects.create(
+                branch=branch,
+                kind="",
+                period_key=key,
+                reason="受灾",
+                approved_by=people.admin,
+                approved_on=dt.date(2026, 10, 11),
+            )
+    with time_machine.travel(at(2026, 10, 11, 9), tick=False):
+        deliveries_dispatch()
+        drain(queued)
+    assert not InboxItem.objects.filter(user=people.staff, title__contains="第3季度").exists()
 
 
 def test_compliance_met_requirements_send_nothing(tree, people):
