@@ -8,6 +8,7 @@ from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -162,6 +163,35 @@ class MemberDetail(APIView):
             **data,
         )
         return Response(MemberSerializer(member).data)
+
+
+class PhotoSerializer(serializers.Serializer):
+    photo = serializers.FileField(help_text="JPG 或 PNG，不超过 2MB")
+
+
+class MemberPhoto(APIView):
+    """Upload (multipart `photo`) or remove the member's photo. The file is served at
+    `photo_url` to users who may see the member (apps/core/media.py)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoSerializer},
+        responses=inline_serializer("PhotoOut", {"photo_url": serializers.CharField()}),
+    )
+    def put(self, request, id: int):
+        member = _member(request, id)
+        require_any(request.user, member.branch, ("branch_write",))
+        data = _valid(PhotoSerializer, request.data)
+        member = services.member_update(actor=request.user, member=member, photo=data["photo"])
+        return Response({"photo_url": member.photo.url})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, id: int):
+        member = _member(request, id)
+        require_any(request.user, member.branch, ("branch_write",))
+        services.member_photo_remove(actor=request.user, member=member)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class LifecycleSerializer(serializers.Serializer):
@@ -672,6 +702,7 @@ urlpatterns = [
     path("members/transfers/<int:id>/<str:action>/", TransferAct.as_view()),
     path("members/<int:id>/", MemberDetail.as_view()),
     path("members/<int:id>/lifecycle/", MemberLifecycle.as_view()),
+    path("members/<int:id>/photo/", MemberPhoto.as_view()),
     path("members/<int:id>/steps/", MemberSteps.as_view()),
     path("members/<int:id>/dues/base/", MemberDuesBase.as_view()),
     path("members/<int:id>/dues/payments/", MemberDuesPayment.as_view()),

@@ -260,6 +260,24 @@ def member_update(
     return member
 
 
+@transaction.atomic
+def member_photo_remove(*, actor, member: Member) -> Member:
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.photo:
+        return member
+    old = member.photo.name
+    member.photo = ""
+    member.save(update_fields=["photo", "updated_at"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=member,
+        verb="member_photo_remove",
+        changes={"photo": [old, None]},
+    )
+    return member
+
+
 def member_reveal(*, actor, member: Member, field: str, reason: str) -> str:
     """The full 身份证号 or phone through the shared reveal service (apps.core.reveal): needs the
     `reveal` capability over the member's branch and a reason; audited."""

@@ -48,3 +48,24 @@ def test_behind_nginx_django_only_authorises(photo, users, client_for):
     assert r.status_code == 200
     assert r["X-Accel-Redirect"] == f"/protected-media/{photo}"
     assert r.content == b""
+
+
+def test_photo_upload_and_removal_through_the_api(users, api_for, client_for, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    member = Member.objects.get(user=users.member)
+    api = api_for(users.secretary)
+    url = f"/api/v1/members/{member.pk}/photo/"
+    bad = SimpleUploadedFile("x.png", b"GIF89a" + b"\x00" * 10, content_type="image/png")
+    r = api.put(url, {"photo": bad}, format="multipart")
+    assert r.status_code == 400 and "照片文件内容与格式不符" in str(r.json())
+    r = api.put(url, {"photo": SimpleUploadedFile("p.png", PNG)}, format="multipart")
+    assert r.status_code == 200
+    photo_url = r.json()["photo_url"]
+    assert client_for(users.member).get(photo_url).status_code == 200
+    assert client_for(users.outsider).get(photo_url).status_code == 404
+    assert api.delete(url).status_code == 204
+    member.refresh_from_db()
+    assert not member.photo
+    assert client_for(users.secretary).get(photo_url).status_code == 404

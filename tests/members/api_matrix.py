@@ -215,4 +215,17 @@ CASES = [
         expect={"admin": 403, "staff": 200, "secretary": 403, "committee": 403},
         note="only the superior committee decides",
     ),
+    Case(
+        "PUT",
+        "/api/v1/members/{id}/photo/",
+        build=member,
+        expect={"admin": 403, "staff": 403, "secretary": 400, "committee": 400},
+        note="no file: 400 naming the field",
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/members/{id}/photo/",
+        build=member,
+        expect={**WRITERS, "secretary": 204, "committee": 204},
+    ),
 ]
