@@ -227,6 +227,7 @@ def member_update(
 ) -> Member:
     """Edit record fields. Status is changed only by the lifecycle services below."""
     member = Member.objects.select_for_update().get(pk=member.pk)
+    from_branch_id = member.branch_id
     unknown = set(fields) - set(RECORD_FIELDS)
     if unknown:
         raise ValidationError({"__all__": [f"不能在此修改：{', '.join(sorted(unknown))}"]})
@@ -245,6 +246,9 @@ def member_update(
     member.save()
     # A member back in contact or back home no longer needs the suspension prompt.
     today = local_today()
+    _follow_member_move(
+        [member.pk], from_branch_id=from_branch_id, to_branch_id=member.branch_id, on=today
+    )
     if member.management_status != ManagementStatus.LOST_CONTACT:
         _resolve_pending(member, PendingKind.SUSPEND_PROMPT, today, "已恢复联系")
     if member.management_status != ManagementStatus.ABROAD:
@@ -991,6 +995,52 @@ def _dues_rollup_refresh(pairs: Iterable[tuple[int, dt.date]]) -> None:
         )
 
 
+def _follow_member_move(
+    member_ids: Iterable[int], *, from_branch_id: int, to_branch_id: int, on: dt.date
+) -> None:
+    """Members left `from_branch` for `to_branch` on `on`: their unpaid months from that month on
+    are owed to the new branch (both branches' dues rollups follow), and their 党员 sign-in
+    grant moves with them so that their home and own pages show the new branch."""
+    from apps.accounts.models import Role, RoleGrant
+    from apps.accounts.scope import forget_scope
+
+    member_ids = list(member_ids)
+    if not member_ids or from_branch_id == to_branch_id:
+        return
+    rows = DuesMonth.objects.filter(
+        member_id__in=member_ids, branch_id=from_branch_id, paid=0, month__gte=_month_start(on)
+    )
+    months = set(rows.values_list("month", flat=True))
+    rows.update(branch_id=to_branch_id)
+    _dues_rollup_refresh(
+        [(from_branch_id, m) for m in months] + [(to_branch_id, m) for m in months]
+    )
+    user_ids = Member.objects.filter(pk__in=member_ids, user__isnull=False).values("user_id")
+    for grant in RoleGrant.objects.filter(
+        user_id__in=user_ids, org_id=from_branch_id, role=Role.MEMBER
+    ).select_related("user"):
+        if RoleGrant.objects.filter(
+            user=grant.user, org_id=to_branch_id, role=Role.MEMBER
+        ).exists():
+            grant.delete()
+        else:
+            RoleGrant.objects.filter(pk=grant.pk).update(org_id=to_branch_id)
+        forget_scope(grant.user)
+
+
+def members_follow_merge(*, org, into, on, **_) -> None:
+    """organizations' `org_merged` signal: members of `org` are now in `into` (or, for a 党小组
+    merged into a 党小组, in its branch)."""
+    from apps.organizations.models import BRANCH_TYPES
+
+    source_id = org.pk if org.org_type in BRANCH_TYPES else org.parent_id
+    target = into if into.org_type in BRANCH_TYPES else into.parent
+    if source_id is None or target is None:
+        return
+    ids = Member.objects.filter(branch_id=target.pk).values_list("pk", flat=True)
+    _follow_member_move(ids, from_branch_id=source_id, to_branch_id=target.pk, on=on)
+
+
 @transaction.atomic
 def dues_base_set(
     *, actor, member: Member, year: int, kind: str, base: Decimal | None = None
@@ -1398,11 +1448,15 @@ def member_transfer_accept(
         raise ValidationError({"target_branch": ["编入的支部必须属于转入党组织。"]})
     _check_placement(target_branch, None)
     member = _locked(transfer.member)
+    from_branch_id = member.branch_id
     member.branch, member.party_group = target_branch, None
     member.save(update_fields=["branch", "party_group", "updated_at"])
-    DuesMonth.objects.filter(
-        member=member, paid=0, month__gte=_month_start(on or local_today())
-    ).update(branch=target_branch)
+    _follow_member_move(
+        [member.pk],
+        from_branch_id=from_branch_id,
+        to_branch_id=target_branch.pk,
+        on=on or local_today(),
+    )
     transfer.target_branch = target_branch
     return _transfer_move(transfer, TransferState.ACCEPTED, actor, f"编入{target_branch.name}")
 

@@ -281,3 +281,30 @@ def test_waiver_api_request_and_decide(tree, payer, users, api_for):
     )
     assert r.status_code == 200 and r.json()["state"] == "approved"
     assert DuesMonth.objects.get(member=payer, month=D(2026, 8, 1)).waived == Decimal("71.00")
+
+
+def test_unpaid_months_and_rollups_follow_a_member_who_moves(tree, payer, users):
+    from apps.organizations import services as org_services
+
+    with time_machine.travel(dt.datetime(2026, 6, 10, 10), tick=False):
+        services.dues_pay(actor=None, member=payer, months=[D(2026, 5, 1)], paid_on=D(2026, 5, 20))
+        # Transferred to 乙村 through an edit of the record (the page's "所在支部").
+        services.member_update(actor=users.secretary, member=payer, branch=tree.branch_b)
+    rows = dict(DuesMonth.objects.filter(member=payer).values_list("month", "branch_id"))
+    assert rows[D(2026, 5, 1)] == tree.branch_a.pk  # paid in May at 甲村: stays there
+    assert rows[D(2026, 6, 1)] == tree.branch_b.pk and rows[D(2026, 12, 1)] == tree.branch_b.pk
+    june = {
+        r.branch_id: r for r in DuesBranchMonth.objects.filter(month=D(2026, 6, 1), members__gt=0)
+    }
+    assert set(june) == {tree.branch_b.pk}
+    assert june[tree.branch_b.pk].expected == Decimal("81.00")
+    assert DuesBranchMonth.objects.get(branch=tree.branch_a, month=D(2026, 6, 1)).members == 0
+
+    # A branch merged into another: its members' unpaid months and rollups go along.
+    with time_machine.travel(dt.datetime(2026, 8, 3, 10), tick=False):
+        org_services.org_merge(actor=None, org=tree.branch_b, into=tree.branch_c)
+    assert DuesMonth.objects.get(member=payer, month=D(2026, 8, 1)).branch_id == tree.branch_c.pk
+    assert DuesMonth.objects.get(member=payer, month=D(2026, 7, 1)).branch_id == tree.branch_b.pk
+    aug = DuesBranchMonth.objects.get(branch=tree.branch_c, month=D(2026, 8, 1))
+    assert (aug.members, aug.expected) == (1, Decimal("81.00"))
+    assert DuesBranchMonth.objects.get(branch=tree.branch_b, month=D(2026, 8, 1)).members == 0
