@@ -628,8 +628,10 @@ def meeting_dues(meetings, *, now: dt.datetime, late_window: bool = False) -> li
     """The reminders the planned `meetings` call for at `now`:
 
     - `meeting.upcoming`, one per lead time (24 h and 2 h before the start) to every expected
-      attendee with an account; a stage is left out once the next one (or the start) is reached,
-      so a meeting planned 3 hours ahead gets only the 2-hour reminder, due at once;
+      attendee with an account. A stage is left out once the next one (or the start) is reached;
+      a stage already late is written (due at once) only while the meeting is still more than
+      half its lead away, so a meeting planned 20 hours ahead is announced at once and again 2
+      hours before, one planned 3 hours ahead only 2 hours before;
     - `meeting.unrecorded` to the host (主持人 with an account; else the branch's secretaries)
       at 09:00 N days after the meeting's date, for meetings planned ahead (not for 补录 entries:
       whoever enters a past meeting is recording it). With `late_window` (the sweeper) it is
@@ -647,11 +649,17 @@ def meeting_dues(meetings, *, now: dt.datetime, late_window: bool = False) -> li
     for meeting in meetings:
         where = f"，地点：{meeting.place}" if meeting.place else ""
         for i, hours in enumerate(leads):
-            closes = meeting.starts_at - dt.timedelta(
-                hours=leads[i + 1] if i + 1 < len(leads) else 0
-            )
+            last = i + 1 == len(leads)
+            due_at = meeting.starts_at - dt.timedelta(hours=hours)
+            closes = meeting.starts_at - dt.timedelta(hours=0 if last else leads[i + 1])
             if now >= closes or not attendees.get(meeting.pk):
                 continue
+            if (
+                due_at < now
+                and not last
+                and meeting.starts_at - now < dt.timedelta(hours=hours / 2)
+            ):
+                continue  # too late for "the day before" to mean much: the next stage will do
             dues.append(
                 Due(
                     rule="meeting.upcoming",
@@ -659,7 +667,7 @@ def meeting_dues(meetings, *, now: dt.datetime, late_window: bool = False) -> li
                     subject_id=meeting.pk,
                     occurrence=f"{_start_key(meeting.starts_at)}/{hours}h",
                     recipient_ids=tuple(attendees[meeting.pk]),
-                    due_at=meeting.starts_at - dt.timedelta(hours=hours),
+                    due_at=due_at,
                     title=f"会议提醒：{_when(meeting.starts_at)}召开{meeting.title}",
                     body=f"{meeting.branch.name}{where}。请准时参加，不能参加的请向支部请假。",
                     org_id=meeting.branch_id,

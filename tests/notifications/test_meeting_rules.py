@@ -119,15 +119,20 @@ def test_day_before_inbox_at_23_30_sms_held_until_07_00(tree, people, queued):
 
 
 def test_late_planning_sends_what_still_makes_sense(tree, people):
-    # Planned 3 hours ahead: the day-before stage is due at once, the 2-hour one at 13:00.
-    meeting = plan(people.secretary, tree.branch_a, at(2026, 3, 31, 15), now=at(2026, 3, 31, 12))
+    # Planned 20 hours ahead: the day-before stage is due at once, the 2-hour one at 13:00.
+    meeting = plan(people.secretary, tree.branch_a, at(2026, 3, 31, 15), now=at(2026, 3, 30, 19))
     assert {(o, d) for r, o, _u, d in rows(meeting) if r == "meeting.upcoming"} == {
         ("2026-03-31T15:00/24h", at(2026, 3, 30, 15)),
         ("2026-03-31T15:00/2h", at(2026, 3, 31, 13)),
     }
-    # Planned 90 minutes ahead: only the 2-hour stage (due at once).
-    soon = plan(people.secretary, tree.branch_a, at(2026, 3, 31, 16), now=at(2026, 3, 31, 14, 30))
+    # Planned 3 hours ahead: "the day before" is meaningless; only the 2-hour stage.
+    soon = plan(people.secretary, tree.branch_a, at(2026, 3, 31, 16), now=at(2026, 3, 31, 13))
     assert {o for r, o, *_ in rows(soon) if r == "meeting.upcoming"} == {"2026-03-31T16:00/2h"}
+    # Planned 30 minutes ahead: the 2-hour stage, due at once.
+    now = plan(people.secretary, tree.branch_a, at(2026, 3, 31, 17), now=at(2026, 3, 31, 16, 30))
+    assert {(o, d) for r, o, _u, d in rows(now) if r == "meeting.upcoming"} == {
+        ("2026-03-31T17:00/2h", at(2026, 3, 31, 15))
+    }
 
 
 def test_lead_times_are_settings(tree, people, settings):
