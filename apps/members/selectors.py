@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Reverse
 
 from apps.accounts.scope import scoped
@@ -20,6 +20,7 @@ from apps.members.models import (
     DevelopmentStep,
     DuesBranchMonth,
     DuesMonth,
+    ManagementStatus,
     Member,
     MemberStatus,
     PendingItem,
@@ -174,6 +175,7 @@ DUE_KINDS = {
     "may_candidate": "可确定为发展对象",
     "probation_ends": "本月预备期满",
     "confirmation_late": "预备期满未讨论转正",
+    "contact_due": "应联系（每半年至少1次）",
     "approval_late": "上级审批逾期",
     "pending": "待处理事项",
 }
@@ -249,6 +251,29 @@ def development_due(*, user, org: Org | None = None, today: dt.date | None = Non
             due = m.probation_ends_on
             label = f"预备期{m.probation_ends_on:%Y年%m月%d日}届满，支部大会尚未讨论转正"
         items.append(DueItem(m, "confirmation_late", label, due, due < today))
+    # 出国（境）and 流出 members: the branch keeps in touch at least every half year.
+    for m in base.filter(
+        status__in=[MemberStatus.FULL, *PROBATIONARY_STATUSES],
+        management_status__in=[ManagementStatus.ABROAD, ManagementStatus.MOBILE_OUT],
+    ).annotate(last_contact=Max("contacts__contacted_on")):
+        since = m.last_contact or (
+            m.abroad_since if m.management_status == ManagementStatus.ABROAD else None
+        )
+        if since is None:
+            items.append(DueItem(m, "contact_due", "尚无联系记录", today, False))
+            continue
+        due = add_months(since, rules.CONTACT_EVERY_MONTHS)
+        if due <= add_months(today, 1):
+            what = "上次联系" if m.last_contact else "出国（境）"
+            items.append(
+                DueItem(
+                    m,
+                    "contact_due",
+                    f"{what}{since:%Y年%m月%d日}，应于{due:%m月%d日}前联系",
+                    due,
+                    due < today,
+                )
+            )
     late = add_months(today, -rules.APPROVAL_MONTHS)
     for m in (
         base.filter(status=MemberStatus.CANDIDATE)

@@ -365,3 +365,32 @@ def test_due_list_probation_over_without_confirmation_meeting(tree, users):
         # A probationer who transferred in may be discussed up to 6 months after expiry.
         assert not late[moved_in.pk].overdue and late[moved_in.pk].due_on == D(2027, 1, 31)
         assert "推迟讨论转正" in late[moved_in.pk].label
+
+
+def test_due_list_contact_every_half_year_for_members_abroad_or_away(tree, users):
+    from apps.members.models import ManagementStatus, MobileContact
+
+    with time_machine.travel(dt.datetime(2026, 9, 10, 10), tick=False):
+        abroad = MemberFactory(
+            branch=tree.branch_a,
+            status=S.FULL,
+            management_status=ManagementStatus.ABROAD,
+            abroad_since=D(2026, 1, 20),
+        )
+        away = MemberFactory(
+            branch=tree.branch_a, status=S.FULL, management_status=ManagementStatus.MOBILE_OUT
+        )
+        MobileContact.objects.create(member=away, contacted_on=D(2026, 9, 1), way="电话")
+        never = MemberFactory(
+            branch=tree.branch_a, status=S.FULL, management_status=ManagementStatus.MOBILE_OUT
+        )
+        due = {
+            i.member.pk: i for i in development_due(user=users.secretary) if i.kind == "contact_due"
+        }
+        assert set(due) == {abroad.pk, never.pk}  # contacted last week: not due
+        assert due[abroad.pk].overdue and due[abroad.pk].due_on == D(2026, 7, 20)
+        assert not due[never.pk].overdue and due[never.pk].label == "尚无联系记录"
+        MobileContact.objects.create(member=abroad, contacted_on=D(2026, 9, 9), way="微信")
+        assert abroad.pk not in {
+            i.member.pk for i in development_due(user=users.secretary) if i.kind == "contact_due"
+        }
