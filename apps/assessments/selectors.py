@@ -388,26 +388,22 @@ def weak_org_candidates(user, root: Org, *, cutoff: dt.date | None = None) -> li
                 f"{a.cycle.year}年度考核得分{a.final_score}，低于{low}分"
             )
 
-    for code, rule_key, label in (
-        (
-            "meetings.committee_meeting_missed",
-            "assessments.weak.overdue_quarters",
-            "“三会一课”整季度未开展",
-        ),
-        (
-            "meetings.returned_records",
-            "assessments.weak.returned_records",
-            "会议记录多次被上级退回",
-        ),
-    ):
-        src = get_source(code)
-        if src is None or not src.available:
-            continue
-        limit = Decimal(str(rule_value(rule_key)))
-        for org_id, res in src.run(branches, year_ref, cutoff).items():
-            if res.value is not None and res.value >= limit:
-                found[org_id].reasons.append(label)
-                found[org_id].details += res.details
+    quarters_limit = int(rule_value("assessments.weak.overdue_quarters"))
+    sanhui = get_source("meetings.sanhui_overdue_quarters").run(branches, year_ref, cutoff)
+    for org_id, res in sanhui.items():
+        if res.value is not None and res.value >= quarters_limit:
+            labels = "、".join(d["label"] for d in res.details)
+            found[org_id].reasons.append(f"“三会一课”整季度未开展（{labels}）")
+            found[org_id].details += res.details
+
+    returned_limit = int(rule_value("assessments.weak.returned_records"))
+    returned = get_source("meetings.returned_records").run(branches, year_ref, cutoff)
+    for org_id, res in returned.items():
+        if res.value is not None and res.value >= returned_limit:
+            found[org_id].reasons.append(
+                f"{cutoff.year}年会议记录被上级退回{int(res.value)}份（达到{returned_limit}份）"
+            )
+            found[org_id].details += res.details
 
     designated = set(
         WeakOrg.objects.filter(org_id__in=list(found), year=cutoff.year).values_list(

@@ -63,6 +63,12 @@ RECORD_URLS = {
 
 
 def record_url(row: dict) -> str:
+    if row.get("type") == "meetings.period":
+        branch_id, _, month = str(row.get("url_id", "")).partition(":")
+        try:
+            return f"{reverse('meetings:calendar')}?branch={int(branch_id)}&month={month}"
+        except (NoReverseMatch, ValueError):
+            return ""
     name = RECORD_URLS.get(row.get("type", ""))
     if not name or row.get("id") is None:
         return ""
@@ -232,8 +238,48 @@ def vacancies(
     return gaps
 
 
+def leadership_on_record_since(orgs, cutoff: dt.date) -> dict[int, dt.date | None]:
+    """From when the platform's records can show a 书记 vacancy, per org (None: no record).
+
+    Before an org's 班子 is on record the platform knows nothing either way: a branch whose
+    secretaries before the current term were never entered is not "vacant" for those years.
+    The records start at the earliest of: the first recorded committee position of any kind,
+    and the election of the org's current (open) term; an org founded in or after the cycle
+    year is on record from its founding."""
+    from django.db.models import Min
+
+    from apps.organizations.models import CommitteePosition, Term
+
+    ids = _ids(orgs)
+    first_position = dict(
+        CommitteePosition.objects.filter(org_id__in=ids)
+        .values("org_id")
+        .annotate(first=Min("started_on"))
+        .values_list("org_id", "first")
+    )
+    open_term = dict(
+        Term.objects.filter(org_id__in=ids, elected_on__lte=cutoff)
+        .exclude(state="closed")
+        .values("org_id")
+        .annotate(first=Min("elected_on"))
+        .values_list("org_id", "first")
+    )
+    out: dict[int, dt.date | None] = {}
+    for org in orgs:
+        dates = [d for d in (first_position.get(org.pk), open_term.get(org.pk)) if d]
+        since = min(dates) if dates else None
+        founded = org.founded_on
+        if founded and since is not None and since < founded:
+            since = founded  # not before the org existed
+        elif founded and since is None and founded.year >= cutoff.year:
+            since = founded  # founded in the cycle year: on record from its founding
+        out[org.pk] = since
+    return out
+
+
 @source("org.secretary_vacant_months", "书记空缺（最长连续月数）", "月")
 def _secretary_vacant(orgs, cycle, cutoff):
+    """Gaps in 书记 coverage that the records show (see `leadership_on_record_since`)."""
     from apps.organizations.models import CommitteePosition, Position
 
     window = Window.of(cycle, cutoff)
@@ -243,9 +289,15 @@ def _secretary_vacant(orgs, cycle, cutoff):
     ).select_related("member")
     for p in rows:
         by_org[p.org_id].append(p)
+    on_record = leadership_on_record_since(orgs, window.end)
     out: dict[int, SourceResult] = {}
     for org in orgs:
-        since = org.founded_on or dt.date(cycle.year - 10, 1, 1)
+        since = on_record[org.pk]
+        if since is None:
+            out[org.pk] = SourceResult(
+                Decimal(0), [], explanation="无班子任职或届次记录，无法判断书记空缺"
+            )
+            continue
         longest = 0
         rows_out = []
         for start, end, previous, still_open in vacancies(
@@ -271,7 +323,7 @@ def _secretary_vacant(orgs, cycle, cutoff):
                     org.pk,
                     "无书记任职记录",
                     date=start,
-                    note=f"{start} 起无书记任职记录，至 {end} 共 {months} 个月",
+                    note=f"{start} 起（班子有记录以来）无书记任职记录，至 {end} 共 {months} 个月",
                 )
                 rows_out.append(row | extra)
         out[org.pk] = SourceResult(
@@ -580,6 +632,252 @@ def _study_hours(orgs, cycle, cutoff):
     return out
 
 
+# --- meetings: 三会一课 and other organisational life (live) ---------------------------------
+# One call of the meetings app's `meeting_facts_for_assessment` per batch (a fixed number of
+# queries for any number of branches), shared by every meetings source of one computation.
+
+
+def _meeting_facts(orgs, cycle, cutoff, *, year: int | None = None) -> dict:
+    from apps.meetings.selectors import meeting_facts_for_assessment
+
+    key = (tuple(sorted(_ids(orgs))), year or cycle.year, cutoff)
+    cache = getattr(cycle, "_meeting_facts", None)
+    if cache is None:
+        cache = cycle._meeting_facts = {}
+    if key not in cache:
+        cache[key] = meeting_facts_for_assessment(
+            branch_ids=list(key[0]), year=key[1], cutoff=cutoff
+        )
+    return cache[key]
+
+
+def period_url_id(branch_id: int, period_key: str) -> str:
+    """The month the meetings calendar opens on for a missed period (a quarter or a year opens
+    on its first month)."""
+    from apps.core.periods import Period
+
+    period = Period.parse(period_key)
+    return f"{branch_id}:{period.start:%Y-%m}"
+
+
+MISSED = {
+    # source code: (meeting kind, its label, unit label)
+    "meetings.committee_meeting_missed": ("committee_meeting", "支委会", "个月"),
+    "meetings.general_meeting_missed": ("general_meeting", "党员大会", "个季度"),
+    "meetings.group_meeting_missed": ("group_meeting", "党小组会", "个月"),
+    "meetings.party_lecture_missed": ("party_lecture", "党课", "个季度"),
+    "meetings.theme_day_missed": ("theme_day", "主题党日", "个月"),
+}
+
+
+def _missed_source(kind: str, label: str, unit: str):
+    def compute(orgs, cycle, cutoff):
+        facts = _meeting_facts(orgs, cycle, cutoff)
+        out = {}
+        for org in orgs:
+            f = facts[org.pk]
+            missed = f.missed.get(kind, [])
+            if kind not in f.applicable:
+                out[org.pk] = SourceResult(Decimal(0), [], explanation=f"本支部不适用{label}要求")
+                continue
+            rows = [
+                detail(
+                    "meetings.period",
+                    org.pk,
+                    m.label,
+                    note=f"{m.requirement}：该期间已报送{m.count}次，未达到要求",
+                )
+                | {"url_id": period_url_id(org.pk, m.period_key), "period": m.period_key}
+                for m in missed
+            ]
+            out[org.pk] = SourceResult(
+                Decimal(len(rows)),
+                rows,
+                explanation=(
+                    f"截至{cutoff}，{label}缺开{len(rows)}{unit}（{'、'.join(m.label for m in missed)}）"
+                    if rows
+                    else f"截至{cutoff}，{label}均按要求召开"
+                ),
+            )
+        return out
+
+    return compute
+
+
+for _code, (_kind, _label, _unit) in MISSED.items():
+    SOURCES[_code] = Source(
+        _code, f"{_label}缺开{_unit[1:]}数", _unit[1:], _missed_source(_kind, _label, _unit)
+    )
+
+
+@source("meetings.attendance_rate", "党员参会率", "%")
+def _attendance_rate(orgs, cycle, cutoff):
+    """Present (incl. online) / expected over the counted meetings from 1 January to the cut-off;
+    the detail rows are the meetings with absentees, most absentees first."""
+    facts = _meeting_facts(orgs, cycle, cutoff)
+    out = {}
+    for org in orgs:
+        f = facts[org.pk]
+        if not f.expected:
+            out[org.pk] = SourceResult(
+                Decimal(0), [], explanation=f"截至{cutoff}无已报送的会议记录，参会率按0计"
+            )
+            continue
+        rate = (Decimal(f.present) / Decimal(f.expected) * 100).quantize(Decimal("0.01"))
+        rows = [
+            detail(
+                "meetings.meeting",
+                m.id,
+                m.title,
+                date=m.date,
+                note=f"应到{m.expected}人，实到{m.present}人，缺{m.expected - m.present}人",
+            )
+            for m in f.absences
+        ]
+        out[org.pk] = SourceResult(
+            rate,
+            rows,
+            explanation=f"截至{cutoff}应到{f.expected}人次，实到{f.present}人次，参会率{rate}%",
+        )
+    return out
+
+
+HELD = {
+    # source code: (meeting kind, what it is)
+    "meetings.org_life_held": ("org_life_meeting", "组织生活会"),
+    "meetings.appraisal_held": ("member_appraisal", "民主评议党员"),
+    "meetings.secretary_lecture_held": ("secretary_lecture", "书记讲党课"),
+    "meetings.talks_held": ("talk", "谈心谈话"),
+}
+
+
+def _held_source(kind: str, label: str):
+    def compute(orgs, cycle, cutoff):
+        facts = _meeting_facts(orgs, cycle, cutoff)
+        out = {}
+        for org in orgs:
+            f = facts[org.pk]
+            held = f.held.get(kind, [])
+            if held:
+                rows = [
+                    detail("meetings.meeting", m.id, m.title, date=m.date, note=f"已开展{label}")
+                    for m in held
+                ]
+                out[org.pk] = SourceResult(
+                    Decimal(len(held)),
+                    rows,
+                    explanation=f"{cycle.year}年已开展{label}{len(held)}次",
+                )
+            elif kind in f.exempt:
+                out[org.pk] = SourceResult(
+                    Decimal(1), [], explanation=f"{cycle.year}年{label}{f.exempt[kind]}"
+                )
+            else:
+                row = detail(
+                    "meetings.period",
+                    org.pk,
+                    f"{cycle.year}年",
+                    note=f"{cycle.year}年1月1日至{cutoff}无已报送的{label}记录",
+                ) | {"url_id": f"{org.pk}:{cycle.year}-01", "period": str(cycle.year)}
+                out[org.pk] = SourceResult(
+                    Decimal(0), [row], explanation=f"截至{cutoff}未开展{label}"
+                )
+        return out
+
+    return compute
+
+
+for _code, (_kind, _label) in HELD.items():
+    SOURCES[_code] = Source(_code, f"{_label}开展次数", "次", _held_source(_kind, _label))
+
+
+SANHUI_KINDS = ("general_meeting", "committee_meeting", "group_meeting", "party_lecture")
+SANHUI_LABELS = {
+    "general_meeting": "支部党员大会",
+    "committee_meeting": "支部委员会会议",
+    "group_meeting": "党小组会",
+    "party_lecture": "党课",
+}
+
+
+def quarters_before(cutoff: dt.date, count: int = 4) -> list:
+    """The `count` calendar quarters that ended on or before the cut-off, oldest first."""
+    from apps.core.periods import Period, PeriodKind
+
+    quarter = Period.containing(PeriodKind.QUARTER, cutoff)
+    if quarter.end > cutoff:
+        quarter = quarter.previous()
+    out = []
+    for _ in range(count):
+        out.append(quarter)
+        quarter = quarter.previous()
+    return out[::-1]
+
+
+@source("meetings.sanhui_overdue_quarters", "“三会一课”整季度未开展（季度数）", "季度")
+def _sanhui_overdue_quarters(orgs, cycle, cutoff):
+    """软弱涣散 screening (DOMAIN §6.3 item 4): of the four quarters that ended on or before the
+    cut-off, those in which the branch met none of its 三会一课 requirements — every applicable
+    kind (党员大会, 支委会, 党小组会, 党课) was missed in the quarter, in each of its months for a
+    monthly kind. Exempt periods are not missed. Detail rows name the quarter and the kinds."""
+    quarters = quarters_before(cutoff)
+    facts_by_year = {}
+    for year in sorted({q.year for q in quarters}):
+        day = cutoff if year == cutoff.year else dt.date(year, 12, 31)
+        facts_by_year[year] = _meeting_facts(orgs, cycle, day, year=year)
+    out = {}
+    for org in orgs:
+        rows = []
+        for q in quarters:
+            f = facts_by_year[q.year][org.pk]
+            kinds = [k for k in SANHUI_KINDS if k in f.applicable]
+            if not kinds:
+                continue
+            missed_keys = {k: {m.period_key for m in f.missed.get(k, [])} for k in kinds}
+            whole = all(
+                q.key in keys or all(m.key in keys for m in q.months())
+                for keys in missed_keys.values()
+            )
+            if whole:
+                names = "、".join(SANHUI_LABELS[k] for k in kinds)
+                rows.append(
+                    detail(
+                        "meetings.period",
+                        org.pk,
+                        q.label,
+                        note=f"整季度未按规定开展“三会一课”（{names}均未达到要求）",
+                    )
+                    | {"url_id": period_url_id(org.pk, q.key), "period": q.key}
+                )
+        out[org.pk] = SourceResult(
+            Decimal(len(rows)),
+            rows,
+            explanation=(
+                f"{quarters[0].label}至{quarters[-1].label}有{len(rows)}个季度整季度未开展“三会一课”"
+                if rows
+                else ""
+            ),
+        )
+    return out
+
+
+@source("meetings.returned_records", "会议记录被上级退回次数", "次")
+def _returned_records(orgs, cycle, cutoff):
+    facts = _meeting_facts(orgs, cycle, cutoff)
+    out = {}
+    for org in orgs:
+        returned = facts[org.pk].returned
+        rows = [
+            detail("meetings.meeting", m.id, m.title, date=m.date, note=m.note) for m in returned
+        ]
+        out[org.pk] = SourceResult(
+            Decimal(len(rows)),
+            rows,
+            explanation=f"截至{cutoff}有{len(rows)}份会议记录被上级退回" if rows else "",
+        )
+    return out
+
+
 # --- waiting for other apps -----------------------------------------------------------
 # Registered now so templates can bind to them; live as soon as the selector exists on main.
 
@@ -589,22 +887,10 @@ def _waiting(orgs, cycle, cutoff):  # pragma: no cover - never called while unav
 
 
 _WAITING = [
-    ("meetings.committee_meeting_missed", "支委会缺开月数", "月", "meetings"),
-    ("meetings.general_meeting_missed", "党员大会缺开季度数", "季度", "meetings"),
-    ("meetings.group_meeting_missed", "党小组会缺开月数", "月", "meetings"),
-    ("meetings.party_lecture_missed", "党课缺开季度数", "季度", "meetings"),
-    ("meetings.theme_day_missed", "主题党日缺开月数", "月", "meetings"),
-    ("meetings.attendance_rate", "党员参会率", "%", "meetings"),
-    ("meetings.org_life_held", "组织生活会召开次数", "次", "meetings"),
-    ("meetings.appraisal_held", "民主评议党员开展次数", "次", "meetings"),
-    ("meetings.secretary_lecture_held", "书记讲党课次数", "次", "meetings"),
-    ("meetings.talks_held", "谈心谈话开展次数", "次", "meetings"),
-    ("meetings.returned_records", "会议记录被上级退回次数", "次", "meetings"),
     ("members.development_violations", "发展党员程序时限违规", "次", "members"),
 ]
 
 _WAITING_SELECTORS = {
-    "meetings": "apps.meetings.selectors:assessment_source",
     "members": "apps.members.selectors:assessment_source",
 }
 
@@ -616,5 +902,5 @@ for _code, _label, _unit, _app in _WAITING:
             _unit,
             _waiting,
             requires=_WAITING_SELECTORS[_app],
-            waiting_for={"meetings": "“三会一课”", "members": "党员管理"}[_app],
+            waiting_for={"members": "党员管理"}[_app],
         )

@@ -553,6 +553,8 @@ def weak_orgs(request: HttpRequest) -> HttpResponse:
     candidates = []
     if root is not None and can(request.user, "superior", root):
         candidates = selectors.weak_org_candidates(request.user, root)
+        for c in candidates:
+            c.rows = [d | {"url": record_url(d)} for d in c.details]
     return render(
         request,
         "assessments/weak_orgs.html",

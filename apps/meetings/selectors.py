@@ -4,15 +4,15 @@ from the rollup tables (apps.meetings.rollups), never from scans of raw meetings
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.scope import get_scoped_or_404, scoped
-from apps.core.periods import Period, PeriodKind, local_today
+from apps.core.periods import Period, PeriodKind, local_date, local_midnight, local_today
 from apps.core.rules import rule_value
 from apps.meetings import rollups, rules
 from apps.meetings.models import (
@@ -549,3 +549,201 @@ def appraisals_for_member(member) -> list[dict]:
         }
         for r in rows
     ]
+
+
+# --- facts for responsibility assessments (apps/assessments/sources.py) -------------------------
+
+
+@dataclass
+class MissedPeriod:
+    """One judged period in which a requirement was not met (and not exempt)."""
+
+    requirement: str
+    period_key: str  # 2026-03 / 2026-Q1 / 2026
+    label: str  # 2026年3月
+    count: int
+
+
+@dataclass
+class MeetingRow:
+    id: int
+    branch_id: int
+    title: str
+    kinds: list[str]
+    date: dt.date
+    expected: int = 0
+    present: int = 0
+    note: str = ""
+
+
+@dataclass
+class BranchMeetingFacts:
+    """What the meetings records say about one branch between 1 January and a cut-off."""
+
+    missed: dict[str, list[MissedPeriod]] = field(default_factory=dict)  # kind -> periods
+    applicable: set[str] = field(default_factory=set)  # kinds with a requirement that applies
+    exempt: dict[str, str] = field(default_factory=dict)  # yearly kind -> "免于考核"
+    held: dict[str, list[MeetingRow]] = field(default_factory=dict)  # yearly kinds
+    expected: int = 0
+    present: int = 0
+    absences: list[MeetingRow] = field(default_factory=list)  # meetings with absentees
+    returned: list[MeetingRow] = field(default_factory=list)
+
+
+YEARLY_KINDS = ("secretary_lecture", "org_life_meeting", "member_appraisal", "talk")
+
+
+def meeting_facts_for_assessment(
+    *, branch_ids: list[int], year: int, cutoff: dt.date
+) -> dict[int, BranchMeetingFacts]:
+    """Meeting facts for a batch of branches as of `cutoff` (inclusive) within `year`, in a fixed
+    number of queries however many branches. The caller has already scoped `branch_ids` (the
+    assessments service passes the branches of a cycle it authorised).
+
+    - missed periods per kind: the meetings app's own requirement evaluation
+      (`rollups.evaluate_branch` over the branch rollup) with every period that ended on or
+      before the cut-off judged; a period still running at the cut-off is not judged;
+    - yearly kinds held (书记讲党课, 组织生活会, 民主评议, 谈心谈话): the counted meetings held
+      from 1 January to the cut-off;
+    - attendance: expected / present over counted meetings in the same stretch (rollup month
+      rows for whole months, the meetings themselves for the cut-off's month);
+    - returned records: meetings of the branch returned by the superior in the stretch (the
+      `meeting_return` audit entries, and records still in the returned state).
+    """
+    from apps.core.models import AuditEntry
+    from apps.meetings.models import COUNTED_STATES
+
+    out = {bid: BranchMeetingFacts() for bid in branch_ids}
+    if not branch_ids:
+        return out
+    window = Period.year_of(year)
+    start = window.start
+    end = min(cutoff, window.end)
+    if end < start:
+        return out
+    judge_day = end + dt.timedelta(days=1)  # periods ending on the cut-off day are judged
+
+    # 1. requirement evaluation from the branch rollup
+    requirements = rollups.active_requirements()
+    infos = rollups.load_branches(window=window, branch_ids=list(branch_ids))
+    org_ids = [i.id for i in infos] + [g for i in infos for g in i.group_ids]
+    stats = rollups.load_stats(
+        keys=rollups.needed_keys(requirements, window) | {window.key}, org_ids=org_ids
+    )
+    exemptions = rollups.load_exemptions(window=window, branch_ids=list(branch_ids))
+    for info in infos:
+        facts = out[info.id]
+        for r in rollups.evaluate_branch(
+            info,
+            requirements=requirements,
+            window=window,
+            stats=stats,
+            exemptions=exemptions,
+            today=judge_day,
+            due_soon_days=0,
+        ):
+            facts.applicable.add(r.kind)
+            keys = [p.key for p in rules.sub_periods(r.period, window)]
+            for key, (label, status, count) in zip(keys, r.details, strict=True):
+                if status == rules.OVERDUE:
+                    facts.missed.setdefault(r.kind, []).append(
+                        MissedPeriod(r.name, key, label, count)
+                    )
+                elif status == rules.EXEMPT and r.period == "year":
+                    facts.exempt[r.kind] = "已批准免于考核"
+
+    # 2. yearly kinds held, with the meetings behind them
+    window_q = Q(
+        branch_id__in=branch_ids,
+        state__in=COUNTED_STATES,
+        starts_at__gte=local_midnight(start),
+        starts_at__lt=local_midnight(judge_day),
+    )
+    for m in (
+        Meeting.objects.filter(window_q, kinds__overlap=list(YEARLY_KINDS))
+        .order_by("starts_at", "id")
+        .values("id", "branch_id", "title", "kinds", "starts_at")
+    ):
+        row = MeetingRow(
+            m["id"], m["branch_id"], m["title"], m["kinds"], local_date(m["starts_at"])
+        )
+        for kind in set(m["kinds"]) & set(YEARLY_KINDS):
+            out[m["branch_id"]].held.setdefault(kind, []).append(row)
+
+    # 3. attendance: whole months from the rollup ("all" kind, branch rows), the rest raw
+    months = [p for p in window.months() if p.end <= end]
+    month_keys = [p.key for p in months]
+    for org_id, expected, present in BranchPeriodStat.objects.filter(
+        org_id__in=branch_ids, kind=ALL_KINDS, period_key__in=month_keys
+    ).values_list("org_id", "expected", "present"):
+        out[org_id].expected += expected
+        out[org_id].present += present
+    rest_start = months[-1].end + dt.timedelta(days=1) if months else start
+    if rest_start <= end:
+        for row in (
+            Meeting.objects.filter(
+                branch_id__in=branch_ids,
+                state__in=COUNTED_STATES,
+                starts_at__gte=local_midnight(rest_start),
+                starts_at__lt=local_midnight(judge_day),
+            )
+            .values("branch_id")
+            .annotate(e=Sum("expected_count"), p=Sum("present_count"))
+        ):
+            out[row["branch_id"]].expected += row["e"] or 0
+            out[row["branch_id"]].present += row["p"] or 0
+    for m in (
+        Meeting.objects.filter(window_q, present_count__lt=F("expected_count"))
+        .order_by("branch_id", F("present_count") - F("expected_count"), "starts_at")
+        .values("id", "branch_id", "title", "kinds", "starts_at", "expected_count", "present_count")
+    ):
+        facts = out[m["branch_id"]]
+        if len(facts.absences) < 50:
+            facts.absences.append(
+                MeetingRow(
+                    m["id"],
+                    m["branch_id"],
+                    m["title"],
+                    m["kinds"],
+                    local_date(m["starts_at"]),
+                    m["expected_count"],
+                    m["present_count"],
+                )
+            )
+
+    # 4. records returned by the superior in the stretch (by the date of the return)
+    returned_at: dict[int, tuple[dt.datetime, str]] = {}
+    span = (local_midnight(start), local_midnight(judge_day))
+    for object_id, at, reason in AuditEntry.objects.filter(
+        verb="meeting_return",
+        object_type=Meeting._meta.label_lower,
+        org_id__in=branch_ids,
+        at__gte=span[0],
+        at__lt=span[1],
+    ).values_list("object_id", "at", "reason"):
+        returned_at.setdefault(int(object_id), (at, reason))
+    for mid, at, comment in Meeting.objects.filter(
+        branch_id__in=branch_ids,
+        state=MeetingState.RETURNED,
+        reviewed_at__gte=span[0],
+        reviewed_at__lt=span[1],
+    ).values_list("id", "reviewed_at", "review_comment"):
+        returned_at.setdefault(mid, (at, comment))
+    if returned_at:
+        for m in (
+            Meeting.objects.filter(pk__in=list(returned_at), branch_id__in=branch_ids)
+            .order_by("starts_at", "id")
+            .values("id", "branch_id", "title", "kinds", "starts_at")
+        ):
+            at, comment = returned_at[m["id"]]
+            out[m["branch_id"]].returned.append(
+                MeetingRow(
+                    m["id"],
+                    m["branch_id"],
+                    m["title"],
+                    m["kinds"],
+                    local_date(m["starts_at"]),
+                    note=f"{local_date(at)} 被退回" + (f"：{comment}" if comment else ""),
+                )
+            )
+    return out

@@ -194,8 +194,12 @@ def test_automatic_scores_lose_points_on_the_records_behind_them(
     # the 12-month veto is not triggered by a 9-month vacancy
     assert items["V2"].value == D(9)
     assert not Computation.objects.get(assessment=a).vetoed
-    # sources of apps not yet on main are marked unavailable (hand-scored)
-    assert items["B1a"].available is False and items["B1a"].points is None
+    # meetings sources are live: no 支委会 recorded in any month up to the 30 Nov cut-off (a
+    # month ending on the cut-off day is judged) → 11 months × 0.5 > 2 → 0, each month named
+    assert items["B1a"].available is True
+    assert (items["B1a"].value, items["B1a"].points) == (D(11), D(0))
+    assert [d["label"] for d in items["B1a"].details] == [f"2026年{m}月" for m in range(1, 12)]
+    assert {d["type"] for d in items["B1a"].details} == {"meetings.period"}
     # branch_b: secretary in office, term current → full points on the live items
     b = items_of(cycle.assessments.get(org=tree.branch_b))
     assert (b["A1"].points, b["A2"].points, b["A4"].points, b["C4"].points) == (
@@ -260,6 +264,13 @@ def fill_entries(assessment, points_for=lambda ind: ind.max_points, only_unscore
 def test_whole_cycle_final_score_grade_publication_and_stars(
     tree, users, county_staff, seeded, branch_template
 ):
+    CommitteePosition.objects.create(
+        org=tree.branch_c,
+        member=MemberFactory(branch=tree.branch_c),
+        position=Position.SECRETARY,
+        started_on=dt.date(2021, 1, 1),
+        ended_on=dt.date(2025, 9, 30),
+    )
     cycle = open_cycle(tree, county_staff, branch_template)
     for phase in (CyclePhase.MIDTERM, CyclePhase.SELF_ASSESSMENT):
         svc.cycle_advance(actor=county_staff, cycle=cycle, to_phase=phase)
@@ -282,9 +293,12 @@ def test_whole_cycle_final_score_grade_publication_and_stars(
     assert a.state == AssessmentState.SELF_SUBMITTED
 
     # expected, computed independently: 100, minus the live deductions (A1 4, A2 4, A4 4, C4 4,
-    # C2 0.9, C3 1, C5 1) and the evidence items zeroed (A5 4, D1 6, D2 6, D3 8; bonus 0) = 57.10
-    expected = D(100) - (4 + 4 + 4 + 4) - (D("0.9") + 1 + 1) - (4 + 6 + 6 + 8)
-    assert expected == D("57.1")
+    # C2 0.9, C3 1, C5 1), the evidence items zeroed (A5 4, D1 6, D2 6, D3 8; bonus 0) and the
+    # meetings items: no meeting recorded at all → A3 4, B1 6, B2 4, B3 6, C1 6, C6 4 (B4: no
+    # returned record, full) = 27.10
+    meetings = 4 + 6 + 4 + 6 + 6 + 4
+    expected = D(100) - (4 + 4 + 4 + 4) - (D("0.9") + 1 + 1) - (4 + 6 + 6 + 8) - meetings
+    assert expected == D("27.1")
     assert a.self_total == expected
 
     svc.cycle_advance(actor=county_staff, cycle=cycle, to_phase=CyclePhase.REVIEW)
@@ -301,25 +315,29 @@ def test_whole_cycle_final_score_grade_publication_and_stars(
     )
     a.refresh_from_db()
     assert a.final_score == expected + 6
-    assert a.grade == Grade.AVERAGE  # 63.10
+    assert a.grade == Grade.POOR  # 33.10
     # the others: the reviewer scores every hand item in full
     for other in cycle.assessments.exclude(pk=a.pk):
         adjustments = {k: v | {"reason": "审核认定"} for k, v in fill_entries(other).items()}
         svc.assessment_review(actor=county_staff, assessment=other, adjustments=adjustments)
     b = cycle.assessments.get(org=tree.branch_b)
     c = cycle.assessments.get(org=tree.branch_c)
-    # branch_b: everything in full, bonus 13 capped at 10
-    assert b.__class__.objects.get(pk=b.pk).final_score == D(110)
-    # branch_c: no term, no members, no secretary ever (since 2015) → A1 -4, V2 veto (vacant > 12 months)
+    # branch_b: hand items in full, bonus 13 capped at 10; no meetings recorded: A3 4, B1 3 (党员
+    # 大会 and 党课 3 quarters each × 0.5; no 支委会 or 党小组 requirement: 1 member, no group),
+    # B2 4, B3 6, C1 6, C6 4 → 110 − 27 = 83
+    assert b.__class__.objects.get(pk=b.pk).final_score == D(83)
+    # branch_c: its secretary left on 2025-09-30 → vacant 14 months at the cut-off: A1 −4 and
+    # the V2 veto (> 12 months); the same meetings deductions as branch_b; its one member has no
+    # study hours (C5 −4) → 75, grade 差
     c.refresh_from_db()
-    assert c.vetoed and c.grade == Grade.POOR and c.final_score == D(106)
+    assert c.vetoed and c.grade == Grade.POOR and c.final_score == D(75)
 
     svc.cycle_advance(actor=county_staff, cycle=cycle, to_phase=CyclePhase.PUBLISHED)
     stars = {s.org_id: s for s in StarRating.objects.filter(cycle=cycle)}
-    # 3 branches → at most floor(0.3 × 3) = 0 five-star; b (110) is capped to 4; c is vetoed → 2
-    assert stars[tree.branch_b.pk].stars == 4 and "五星比例" in stars[tree.branch_b.pk].limited_by
-    assert stars[tree.branch_c.pk].stars == 2 and stars[tree.branch_c.pk].by_score == 5
-    assert stars[tree.branch_a.pk].stars == 2  # 63.10: 60–69 → two stars
+    # 3 branches → at most floor(0.3 × 3) = 0 five-star; b (83) has four; c is vetoed: 3 → 2
+    assert stars[tree.branch_b.pk].stars == 4
+    assert stars[tree.branch_c.pk].stars == 2 and stars[tree.branch_c.pk].by_score == 3
+    assert stars[tree.branch_a.pk].stars == 1  # 33.10: below 60 → one star
     assert StarChange.objects.filter(rating__cycle=cycle).count() == 3
 
 

@@ -183,3 +183,22 @@ def test_thresholds_are_rule_parameters():
         key="assessments.grade_thresholds", value={"good": 95, "fairly_good": 85, "average": 70}
     )
     assert grade_for(D("69")) == "poor"
+
+
+@pytest.mark.django_db
+def test_default_branch_template_totals_100_plus_10():
+    """DOMAIN §6.4's 100 + 10 (docs/decisions/0004): base dimensions 20 + 20 + 30 + 20 and the
+    作用发挥 10, a bonus section capped at 10; every group's points equal its children's."""
+    from apps.assessments.models import Indicator, Template, TemplateKind
+
+    t = Template.objects.get(is_default=True, kind=TemplateKind.BRANCH)
+    rows = list(Indicator.objects.filter(template=t))
+    top = {i.code: i for i in rows if i.parent_id is None}
+    base = {c: top[c].max_points for c in ("A", "B", "C", "D", "F")}
+    assert base == {"A": 20, "B": 20, "C": 30, "D": 20, "F": 10}
+    assert sum(base.values()) == 100
+    assert top["E"].max_points == 10 and t.bonus_cap == 10
+    assert {top[c].method for c in ("V1", "V2")} == {"veto"}
+    for group in (i for i in rows if i.method == "group" and i.code != "E"):
+        children = [c.max_points for c in rows if c.parent_id == group.pk]
+        assert sum(children) == group.max_points, group.code

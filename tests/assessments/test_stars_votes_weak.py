@@ -93,7 +93,8 @@ def test_vetoed_or_weak_branches_take_no_five_star_place_and_stay_below_three():
 
 
 def finished_cycle(tree, staff, template):
-    """A 2026 cycle with every branch reviewed, every hand item in full (secretaries in office)."""
+    """A 2026 cycle with every branch reviewed, every item in full (secretaries in office; the
+    reviewer raises the automatic items the branches lose for lack of meeting records)."""
     for branch in (tree.branch_a, tree.branch_b, tree.branch_c):
         CommitteePosition.objects.create(
             org=branch,
@@ -109,7 +110,7 @@ def finished_cycle(tree, staff, template):
         adjustments = {
             line.indicator.pk: {"points": line.indicator.max_points, "reason": "认定"}
             for line in card.lines
-            if line.unscored and not line.is_group
+            if not line.is_group and not line.is_veto and line.points != line.max_points
         }
         svc.assessment_review(actor=staff, assessment=a, adjustments=adjustments)
     return cycle
@@ -310,7 +311,11 @@ def test_weak_org_candidates_from_data(tree, users, county_staff):
     assert set(found) == {tree.branch_a.pk, tree.branch_b.pk}
     assert any("书记空缺超过3个月" in r for r in found[tree.branch_a.pk].reasons)
     assert any("连续2年未发展党员" in r for r in found[tree.branch_a.pk].reasons)
-    assert found[tree.branch_b.pk].reasons == ["未按期换届（逾期3个月）"]
+    # no meeting recorded in any of the four quarters before the cut-off
+    assert found[tree.branch_b.pk].reasons == [
+        "未按期换届（逾期3个月）",
+        "“三会一课”整季度未开展（2025年第3季度、2025年第4季度、2026年第1季度、2026年第2季度）",
+    ]
     # a 3-month vacancy is not over 3
     with time_machine.travel(dt.datetime(2026, 5, 28, 10, tzinfo=dt.UTC), tick=False):
         found = {c.org.pk: c for c in weak_org_candidates(users.staff, tree.town_a)}
@@ -321,7 +326,8 @@ def test_weak_org_candidates_from_data(tree, users, county_staff):
     CommitteePosition.objects.create(
         org=young, member=mm, position=Position.SECRETARY, started_on=dt.date(2025, 9, 1)
     )
-    assert young.pk not in {c.org.pk for c in weak_org_candidates(users.staff, tree.town_a)}
+    found = {c.org.pk: c for c in weak_org_candidates(users.staff, tree.town_a)}
+    assert not any("未发展党员" in r for r in found[young.pk].reasons)  # only its missing meetings
 
 
 def test_weak_org_rectification_to_closure(tree, users):
