@@ -90,6 +90,9 @@ class VoteOut(serializers.Serializer):
     present_voting = serializers.IntegerField()
     quorum_met = serializers.BooleanField()
     passed = serializers.BooleanField()
+    contest = serializers.CharField()
+    seats = serializers.IntegerField()
+    runoff = serializers.BooleanField(help_text="票数相同超出名额，需再次投票")
 
 
 class FlagOut(serializers.Serializer):
@@ -240,6 +243,12 @@ class VoteIn(serializers.Serializer):
     yes = serializers.IntegerField(min_value=0)
     no = serializers.IntegerField(min_value=0, default=0)
     abstain = serializers.IntegerField(min_value=0, default=0)
+    contest = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="", help_text="选举：职务"
+    )
+    seats = serializers.IntegerField(
+        min_value=0, required=False, default=0, help_text="选举：应选人数（同一职务一致）"
+    )
 
 
 class RecordIn(serializers.Serializer):

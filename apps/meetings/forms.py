@@ -90,13 +90,48 @@ class RecordForm(forms.Form):
 
 
 class VoteForm(forms.Form):
-    kind = forms.ChoiceField(
-        label="类型", choices=[("resolution", "表决事项"), ("election", "选举（候选人）")]
-    )
-    title = forms.CharField(label="事项/候选人", max_length=200)
+    """A 表决事项 (resolution). Elections go through ElectionForm (all candidates at once)."""
+
+    title = forms.CharField(label="表决事项", max_length=200)
     yes = forms.IntegerField(label="赞成", min_value=0)
     no = forms.IntegerField(label="反对", min_value=0, initial=0)
     abstain = forms.IntegerField(label="弃权", min_value=0, initial=0)
+
+
+class ElectionForm(forms.Form):
+    contest = forms.CharField(
+        label="选举职务", max_length=100, initial="支部委员会委员", help_text="如：支部委员会委员"
+    )
+    seats = forms.IntegerField(label="应选人数", min_value=1, max_value=50)
+    candidates = forms.CharField(
+        label="候选人及得票",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="每行一名候选人：姓名 赞成票 [反对票] [弃权票]，如“张三 25 2 1”",
+    )
+
+    def clean_candidates(self):
+        rows = []
+        for number, line in enumerate(self.cleaned_data["candidates"].splitlines(), start=1):
+            parts = line.replace("，", " ").replace(",", " ").split()
+            if not parts:
+                continue
+            try:
+                counts = [int(p) for p in parts[1:4]]
+            except ValueError:
+                raise forms.ValidationError(
+                    f"第{number}行格式有误：应为“姓名 赞成票 [反对票] [弃权票]”。"
+                ) from None
+            if len(parts) < 2 or len(parts) > 4 or min(counts) < 0:
+                raise forms.ValidationError(
+                    f"第{number}行格式有误：应为“姓名 赞成票 [反对票] [弃权票]”。"
+                )
+            counts += [0] * (3 - len(counts))
+            rows.append(
+                {"title": parts[0], "yes": counts[0], "no": counts[1], "abstain": counts[2]}
+            )
+        if not rows:
+            raise forms.ValidationError("请填写候选人及得票。")
+        return rows
 
 
 class AttachmentForm(forms.Form):

@@ -403,6 +403,12 @@ class VoteItem(models.Model):
     present_voting = models.PositiveIntegerField("实到会有表决权人数", default=0)
     quorum_met = models.BooleanField("到会人数符合要求", default=False)
     passed = models.BooleanField("通过/当选", default=False)
+    # elections: the candidates of one contest (e.g. 支部委员会委员) share `contest` and `seats`
+    contest = models.CharField("选举职务", max_length=100, blank=True)
+    seats = models.PositiveSmallIntegerField("应选人数", default=0)
+    runoff = models.BooleanField(
+        "需再次投票", default=False, help_text="过半数但在名额分界处票数相同，未当选"
+    )
 
     class Meta:
         verbose_name = "表决"

@@ -53,6 +53,14 @@ register(
     max_value=100,
 )
 register(
+    "meetings.election_margin_percent",
+    20,
+    "差额选举候选人多于应选人数的比例（%）",
+    "党员大会选举委员时，候选人数应多于应选人数的此比例（向上取整，且至少多1名）。",
+    min_value=1,
+    max_value=100,
+)
+register(
     "meetings.excellent_share_max",
     "1/3",
     "优秀等次比例上限",
@@ -109,6 +117,106 @@ def election_outcome(*, expected_voting: int, present_voting: int, yes: int) -> 
     return VoteOutcome(
         True, False, f"赞成{yes}票，未超过实到会有选举权党员{present_voting}人的半数，未当选"
     )
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    title: str
+    yes: int
+    quorum_met: bool
+    elected: bool
+    runoff: bool  # tied at the cut-off: not elected, a further round is needed
+    message: str
+
+
+def election_margin_percent() -> int:
+    return int(rule_value("meetings.election_margin_percent"))
+
+
+def check_candidate_margin(*, candidates: int, seats: int, contest: str = "") -> None:
+    """差额选举: more candidates than seats, by at least the margin rule (20 % by default;
+    DOMAIN §1.4): candidates ≥ seats × (1 + margin), rounded up, and always > seats."""
+    where = f"“{contest}”" if contest else ""
+    if seats < 1:
+        raise ValidationError({"votes": [f"选举{where}请填写应选人数（至少1名）。"]})
+    margin = election_margin_percent()
+    needed = max(seats + 1, -(-seats * (100 + margin) // 100))
+    if candidates < needed:
+        raise ValidationError(
+            {
+                "votes": [
+                    f"选举{where}应选{seats}名，实行差额选举须有候选人至少{needed}名"
+                    f"（多于应选人数{margin}%以上），现有{candidates}名。"
+                ]
+            }
+        )
+
+
+def election_results(
+    *, expected_voting: int, present_voting: int, seats: int, candidates: list[tuple[str, int]]
+) -> list[CandidateResult]:
+    """One contest (选举工作条例 2020, DOMAIN §1.4): valid when voters present exceed 4/5 of those
+    expected; a candidate needs yes votes exceeding half of the voters PRESENT; when more
+    candidates than seats pass that bar, the seats go to the highest votes, and candidates tied
+    at the cut-off are not elected but need a further round (票数相同再投)."""
+    valid = 5 * present_voting > 4 * expected_voting
+    if not valid:
+        msg = f"有选举权党员到会{present_voting}人，未超过应到会{expected_voting}人的4/5，选举无效"
+        return [CandidateResult(t, y, False, False, False, msg) for t, y in candidates]
+    majority = [y for _t, y in candidates if 2 * y > present_voting]
+    majority.sort(reverse=True)
+    if len(majority) <= seats:
+        cut, tied_value = None, None
+    else:
+        cut = majority[seats - 1]
+        tied_value = cut if majority[seats] == cut else None
+    out = []
+    for title, yes in candidates:
+        if 2 * yes <= present_voting:
+            out.append(
+                CandidateResult(
+                    title,
+                    yes,
+                    True,
+                    False,
+                    False,
+                    f"赞成{yes}票，未超过实到会有选举权党员{present_voting}人的半数，未当选",
+                )
+            )
+        elif cut is None or yes > cut or (yes == cut and tied_value is None):
+            out.append(
+                CandidateResult(
+                    title,
+                    yes,
+                    True,
+                    True,
+                    False,
+                    f"赞成{yes}票，超过实到会有选举权党员{present_voting}人的半数，当选",
+                )
+            )
+        elif tied_value is not None and yes == tied_value:
+            out.append(
+                CandidateResult(
+                    title,
+                    yes,
+                    True,
+                    False,
+                    True,
+                    f"赞成{yes}票过半数，但与其他候选人票数相同、超出应选名额，需再次投票",
+                )
+            )
+        else:
+            out.append(
+                CandidateResult(
+                    title,
+                    yes,
+                    True,
+                    False,
+                    False,
+                    f"赞成{yes}票过半数，但票数未进入应选{seats}名之内，未当选",
+                )
+            )
+    return out
 
 
 def check_ballot_counts(*, yes: int, no: int, abstain: int, present_voting: int) -> None:

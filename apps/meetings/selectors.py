@@ -297,6 +297,44 @@ def exemptions_visible_to(
     return qs.order_by("-period_key", "branch__path", "kind", "id")
 
 
+@dataclass
+class ElectionContest:
+    contest: str
+    seats: int
+    candidates: list  # VoteItem, highest votes first
+    valid: bool
+
+    @property
+    def elected(self) -> list:
+        return [c for c in self.candidates if c.passed]
+
+    @property
+    def runoff(self) -> list:
+        return [c for c in self.candidates if c.runoff]
+
+    @property
+    def unfilled(self) -> int:
+        return max(0, self.seats - len(self.elected))
+
+
+def election_contests(meeting: Meeting) -> list[ElectionContest]:
+    """The meeting's elections grouped per contest: who is elected, who is tied at the cut-off
+    (a further round is needed) and how many seats stay unfilled."""
+    groups: dict[str, list] = {}
+    for v in meeting.votes.all():
+        if v.kind == "election":
+            groups.setdefault(v.contest, []).append(v)
+    return [
+        ElectionContest(
+            contest=name,
+            seats=items[0].seats,
+            candidates=sorted(items, key=lambda v: (-v.yes, v.id or 0)),
+            valid=items[0].quorum_met,
+        )
+        for name, items in groups.items()
+    ]
+
+
 # --- compliance -----------------------------------------------------------------------------------
 
 

@@ -387,7 +387,10 @@ def meeting_snapshot(meeting: Meeting) -> dict[str, Any]:
             for a in meeting.attendances.select_related("member").order_by("member_id")
         ],
         "guests": [[g.name, g.affiliation] for g in meeting.guests.all()],
-        "votes": [[v.kind, v.title, v.yes, v.no, v.abstain, v.passed] for v in meeting.votes.all()],
+        "votes": [
+            [v.kind, v.title, v.yes, v.no, v.abstain, v.passed, v.contest, v.seats, v.runoff]
+            for v in meeting.votes.all()
+        ],
         "appraisals": [
             [a.member_id, a.grade, a.comment] for a in meeting.appraisals.order_by("member_id")
         ],
@@ -581,12 +584,22 @@ def _apply_attendance(meeting: Meeting, entries: Iterable[dict], errors: dict) -
         )
 
 
+def vote_input(v: VoteItem) -> dict:
+    """A recorded vote as the input row the record service takes (to re-send it unchanged)."""
+    return {
+        "kind": v.kind,
+        "title": v.title,
+        "yes": v.yes,
+        "no": v.no,
+        "abstain": v.abstain,
+        "contest": v.contest,
+        "seats": v.seats,
+    }
+
+
 def _current_votes(meeting: Meeting) -> list[dict] | None:
     """The meeting's recorded votes as input rows (None when there are none)."""
-    rows = [
-        {"kind": v.kind, "title": v.title, "yes": v.yes, "no": v.no, "abstain": v.abstain}
-        for v in meeting.votes.all()
-    ]
+    rows = [vote_input(v) for v in meeting.votes.all()]
     return rows or None
 
 
@@ -721,12 +734,16 @@ def voting_counts(meeting: Meeting) -> tuple[int, int]:
 
 
 def _apply_votes(meeting: Meeting, votes: Iterable[dict]) -> None:
+    """Replace the meeting's votes. Resolutions are judged one by one (DOMAIN §2.1); election
+    candidates are judged per contest (`contest`, `seats`): 差额 margin, 4/5 present, more than
+    half of those present, top votes up to the seats, ties at the cut-off need a further round."""
     votes = list(votes)
     if votes and MeetingKind.GENERAL not in meeting.kinds:
         raise ValidationError({"votes": ["只有支部党员大会可以表决或选举。"]})
     expected, present = voting_counts(meeting)
     meeting.votes.all().delete()
-    items = []
+    items: list[VoteItem] = []
+    contests: dict[str, list[VoteItem]] = {}
     for v in votes:
         title = (v.get("title") or "").strip()
         if not title:
@@ -740,26 +757,57 @@ def _apply_votes(meeting: Meeting, votes: Iterable[dict]) -> None:
                 int(v.get("no") or 0),
                 int(v.get("abstain") or 0),
             )
+            seats = int(v.get("seats") or 0)
         except (TypeError, ValueError):
-            raise ValidationError({"votes": ["票数须为整数。"]}) from None
+            raise ValidationError({"votes": ["票数和应选人数须为整数。"]}) from None
         rules.check_ballot_counts(yes=yes, no=no, abstain=abstain, present_voting=present)
-        outcome = (
-            rules.election_outcome if kind == VoteKind.ELECTION else rules.resolution_outcome
-        )(expected_voting=expected, present_voting=present, yes=yes)
-        items.append(
-            VoteItem(
-                meeting=meeting,
-                kind=kind,
-                title=title[:200],
-                yes=yes,
-                no=no,
-                abstain=abstain,
-                expected_voting=expected,
-                present_voting=present,
-                quorum_met=outcome.quorum_met,
-                passed=outcome.passed,
-            )
+        item = VoteItem(
+            meeting=meeting,
+            kind=kind,
+            title=title[:200],
+            yes=yes,
+            no=no,
+            abstain=abstain,
+            expected_voting=expected,
+            present_voting=present,
         )
+        if kind == VoteKind.ELECTION:
+            item.contest = (v.get("contest") or "").strip()[:100]
+            item.seats = seats
+            contests.setdefault(item.contest, []).append(item)
+        else:
+            outcome = rules.resolution_outcome(
+                expected_voting=expected, present_voting=present, yes=yes
+            )
+            item.quorum_met, item.passed = outcome.quorum_met, outcome.passed
+        items.append(item)
+    for contest, candidates in contests.items():
+        seats = {c.seats for c in candidates}
+        where = f"“{contest}”" if contest else ""
+        if len(seats) != 1:
+            raise ValidationError({"votes": [f"同一选举{where}的候选人应选人数须一致。"]})
+        (n,) = seats
+        names = [c.title for c in candidates]
+        if len(set(names)) != len(names):
+            raise ValidationError({"votes": [f"选举{where}中候选人重复。"]})
+        rules.check_candidate_margin(candidates=len(candidates), seats=n, contest=contest)
+        if sum(c.yes for c in candidates) > present * n:
+            raise ValidationError(
+                {
+                    "votes": [
+                        f"选举{where}赞成票合计超过实到会有选举权党员{present}人×应选{n}名，"
+                        "每张选票所选人数不能多于应选人数。"
+                    ]
+                }
+            )
+        results = rules.election_results(
+            expected_voting=expected,
+            present_voting=present,
+            seats=n,
+            candidates=[(c.title, c.yes) for c in candidates],
+        )
+        for c, r in zip(candidates, results, strict=True):
+            c.quorum_met, c.passed, c.runoff = r.quorum_met, r.elected, r.runoff
     VoteItem.objects.bulk_create(items)
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/attendance/<int:member_id>/", views.attendance_tap, name="attendance_tap"),
     path("<int:pk>/counters/", views.counters_fragment, name="counters"),
     path("<int:pk>/votes/", views.vote_add, name="vote_add"),
+    path("<int:pk>/elections/", views.election_add, name="election_add"),
     path("<int:pk>/attachments/", views.attachment_upload, name="attachment_upload"),
     path("<int:pk>/submit/", views.submit_view, name="submit"),
     path("<int:pk>/cancel/", views.cancel_view, name="cancel"),

@@ -30,6 +30,7 @@ from apps.meetings import rules, selectors, services
 from apps.meetings.api import org_for
 from apps.meetings.forms import (
     AttachmentForm,
+    ElectionForm,
     ExemptionForm,
     PlanForm,
     RecordForm,
@@ -191,7 +192,7 @@ def plan_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _record_context(request, meeting, form=None, vote_form=None, errors=()):
+def _record_context(request, meeting, form=None, vote_form=None, errors=(), election_form=None):
     meeting = selectors.meeting_detail(meeting)
     members = [a.member for a in meeting.attendances.all()]
     locked = meeting.state in LOCKED_STATES
@@ -212,6 +213,8 @@ def _record_context(request, meeting, form=None, vote_form=None, errors=()):
         "meeting": meeting,
         "form": form,
         "vote_form": vote_form or VoteForm(),
+        "election_form": election_form or ElectionForm(),
+        "contests": selectors.election_contests(meeting),
         "locked": locked,
         "statuses": [(s.value, s.label) for s in AttendanceStatus if s != AttendanceStatus.UNKNOWN],
         "is_general": MeetingKind.GENERAL in meeting.kinds,
@@ -392,10 +395,9 @@ def vote_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.meeting_for(request.user, pk, "branch_write")
     form = VoteForm(request.POST)
     if form.is_valid():
-        votes = [
-            {"kind": v.kind, "title": v.title, "yes": v.yes, "no": v.no, "abstain": v.abstain}
-            for v in meeting.votes.all()
-        ] + [form.cleaned_data]
+        votes = [services.vote_input(v) for v in meeting.votes.all()] + [
+            {**form.cleaned_data, "kind": "resolution"}
+        ]
         try:
             services.meeting_record(
                 actor=request.user,
@@ -416,6 +418,47 @@ def vote_add(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "meetings/record.html",
         _record_context(request, meeting, vote_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def election_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """One election contest at once (差额: every candidate with their votes); it replaces the
+    earlier entry of the same contest."""
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    form = ElectionForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        votes = [
+            services.vote_input(v)
+            for v in meeting.votes.all()
+            if not (v.kind == "election" and v.contest == d["contest"])
+        ] + [
+            {"kind": "election", "contest": d["contest"], "seats": d["seats"], **c}
+            for c in d["candidates"]
+        ]
+        try:
+            services.meeting_record(
+                actor=request.user,
+                meeting=meeting,
+                votes=votes,
+                reason=request.POST.get("reason", ""),
+            )
+        except ValidationError as exc:
+            return render(
+                request,
+                "meetings/record.html",
+                _record_context(request, meeting, election_form=form, errors=_errors(exc)),
+                status=400,
+            )
+        messages.success(request, "选举结果已记录。")
+        return redirect("meetings:record", pk=meeting.pk)
+    return render(
+        request,
+        "meetings/record.html",
+        _record_context(request, meeting, election_form=form),
         status=400,
     )
 

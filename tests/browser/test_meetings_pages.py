@@ -129,3 +129,34 @@ def test_exemptions_page(open_page, screenshot, live_server, tree, users, size):
     page.get_by_role("button", name="批准").click()
     page.wait_for_load_state()
     assert page.get_by_text("新成立支部").count() == 1
+
+
+@pytest.mark.parametrize("size", ["phone"])
+def test_record_page_with_election(open_page, screenshot, live_server, tree, users, size):
+    for i in range(8):
+        MemberFactory(branch=tree.branch_a, name=f"委员{i}")
+    start = timezone.now() - dt.timedelta(days=1)
+    m = services.meeting_plan(
+        actor=users.secretary,
+        branch=tree.branch_a,
+        kinds=["general_meeting"],
+        title="支部党员大会：换届选举",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        unplanned_reason="换届",
+    )
+    rows = list(m.attendances.all())
+    services.meeting_record(
+        actor=users.secretary,
+        meeting=m,
+        attendance=[{"member_id": a.member_id, "status": "present"} for a in rows],
+        votes=[
+            {"kind": "election", "contest": "支部委员会委员", "seats": 3, "title": t, "yes": y}
+            for t, y in (("张三", 9), ("李四", 8), ("王五", 5), ("赵六", 5), ("钱七", 0))
+        ],
+    )
+    page = open_page(users.secretary, size=size, path=f"/meetings/{m.pk}/record/")
+    assert_renders_chinese(page)
+    assert_fits(page)
+    page.get_by_text("票数相同，需再次投票").first.scroll_into_view_if_needed()
+    screenshot(page, f"meetings-record-election-{size}")

@@ -47,6 +47,67 @@ def test_election_needs_four_fifths_present_and_majority_of_present(
     assert (outcome.quorum_met, outcome.passed) == (valid, elected)
 
 
+@pytest.mark.parametrize(
+    ("seats", "candidates", "ok"),
+    [
+        (1, 1, False),  # 等额: refused
+        (1, 2, True),
+        (3, 3, False),
+        (3, 4, True),  # 3 × 1.2 = 3.6 → 4
+        (5, 5, False),
+        (5, 6, True),  # exactly 20 % more
+        (7, 8, False),  # 7 × 1.2 = 8.4 → 9
+        (7, 9, True),
+        (0, 3, False),  # seats missing
+    ],
+)
+def test_election_needs_more_candidates_than_seats(db, seats, candidates, ok):
+    if ok:
+        rules.check_candidate_margin(candidates=candidates, seats=seats)
+    else:
+        with pytest.raises(ValidationError):
+            rules.check_candidate_margin(candidates=candidates, seats=seats)
+
+
+def _elect(seats, votes, *, expected=10, present=10):
+    results = rules.election_results(
+        expected_voting=expected,
+        present_voting=present,
+        seats=seats,
+        candidates=[(chr(65 + i), y) for i, y in enumerate(votes)],
+    )
+    return (
+        "".join(r.title for r in results if r.elected),
+        "".join(r.title for r in results if r.runoff),
+    )
+
+
+@pytest.mark.parametrize(
+    ("seats", "votes", "present", "elected", "runoff"),
+    [
+        (3, [9, 8, 7, 6], 10, "ABC", ""),  # all past half: top three take the seats
+        (3, [9, 8, 7, 7], 10, "AB", "CD"),  # tie at the cut-off: neither, a further round
+        (3, [9, 7, 7, 6], 10, "ABC", ""),  # tie inside the seats: both elected
+        (3, [9, 8, 5, 4], 10, "AB", ""),  # 5 is exactly half of 10 present: not elected
+        (3, [9, 8, 6, 5], 11, "ABC", ""),  # 6 > 5.5 of 11 present; 5 is not
+        (1, [6, 6], 10, "", "AB"),  # one seat, two tied past half
+        (2, [9, 5, 5], 10, "A", ""),  # tied but not past half: no further round for them
+        (2, [7, 6, 6, 6], 10, "A", "BCD"),  # three tied for the last seat
+        (4, [10, 10, 10, 10, 10], 10, "", "ABCDE"),  # everybody tied for four seats
+        (2, [6, 6, 3], 10, "AB", ""),  # the tie fills the seats exactly
+    ],
+)
+def test_election_top_votes_up_to_seats_and_ties_at_cut_off(seats, votes, present, elected, runoff):
+    assert _elect(seats, votes, present=present) == (elected, runoff)
+
+
+def test_election_invalid_without_four_fifths_present():
+    results = rules.election_results(
+        expected_voting=10, present_voting=8, seats=1, candidates=[("A", 8), ("B", 0)]
+    )
+    assert [(r.quorum_met, r.elected, r.runoff) for r in results] == [(False, False, False)] * 2
+
+
 def test_ballots_cannot_exceed_voters_present():
     rules.check_ballot_counts(yes=5, no=3, abstain=2, present_voting=10)
     with pytest.raises(ValidationError):

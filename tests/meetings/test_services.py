@@ -221,11 +221,76 @@ def test_election_outcome_recorded(tree, users, roster_a):
             actor=users.secretary,
             meeting=m,
             votes=[
-                {"kind": "election", "title": "候选人甲", "yes": 5},
-                {"kind": "election", "title": "候选人乙", "yes": 4},
+                {"kind": "election", "contest": "委员", "seats": 2, "title": "候选人甲", "yes": 5},
+                {"kind": "election", "contest": "委员", "seats": 2, "title": "候选人乙", "yes": 4},
+                {"kind": "election", "contest": "委员", "seats": 2, "title": "候选人丙", "yes": 0},
             ],
         )
-        assert [v.passed for v in m.votes.all()] == [True, False]  # 5 > 8/2, 4 = 8/2
+        assert [v.passed for v in m.votes.all()] == [True, False, False]  # 5 > 8/2, 4 = 8/2
+
+
+def test_election_contest_差额_top_votes_and_runoff(tree, users, roster_a):
+    """8 voting members present of 8: 5 seats, 7 candidates; 4 past half clearly, two tied at
+    the cut-off for the last seat, one below half."""
+    with time_machine.travel(at(2024, 3, 20), tick=False):
+        m = hold(
+            actor=users.secretary,
+            branch=tree.branch_a,
+            kinds=["general_meeting"],
+            when=at(2024, 3, 12),
+            submit=False,
+        )
+
+        def ballot(title, yes, contest="支部委员会委员", seats=5):
+            return {
+                "kind": "election",
+                "contest": contest,
+                "seats": seats,
+                "title": title,
+                "yes": yes,
+            }
+
+        with pytest.raises(ValidationError) as exc:  # 5 candidates for 5 seats: not 差额
+            services.meeting_record(
+                actor=users.secretary,
+                meeting=m,
+                votes=[ballot(n, 8) for n in "甲乙丙丁戊"],
+            )
+        assert "差额" in str(exc.value) and "至少6名" in str(exc.value)
+        with pytest.raises(ValidationError):  # seats differ inside one contest
+            services.meeting_record(
+                actor=users.secretary,
+                meeting=m,
+                votes=[ballot(n, 8) for n in "甲乙丙丁戊"] + [ballot("己", 1, seats=4)],
+            )
+        with pytest.raises(ValidationError) as exc:  # more marks than 8 voters × 5 seats
+            services.meeting_record(
+                actor=users.secretary,
+                meeting=m,
+                votes=[ballot(n, 7) for n in "甲乙丙丁戊己"],
+            )
+        assert "每张选票" in str(exc.value)
+        m = services.meeting_record(
+            actor=users.secretary,
+            meeting=m,
+            votes=[
+                ballot("甲", 8),
+                ballot("乙", 7),
+                ballot("丙", 7),
+                ballot("丁", 6),
+                ballot("戊", 5),
+                ballot("己", 5),
+                ballot("庚", 2),
+                {"title": "接收预备党员", "yes": 6},
+            ],
+        )
+    by_title = {v.title: v for v in m.votes.all()}
+    assert {t for t, v in by_title.items() if v.kind == "election" and v.passed} == set("甲乙丙丁")
+    assert {t for t, v in by_title.items() if v.runoff} == {"戊", "己"}
+    assert not by_title["庚"].passed and not by_title["庚"].runoff
+    assert by_title["接收预备党员"].passed
+    contest = selectors.election_contests(m)[0]
+    assert (contest.seats, contest.unfilled, len(contest.runoff)) == (5, 1, 2)
 
 
 def test_leave_needs_reason(tree, users, roster_a):

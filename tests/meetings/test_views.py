@@ -110,3 +110,41 @@ def test_scope_on_pages(tree, users, roster_a, client_for):
     member = client_for(users.member)  # an expected attendee: read-only (test_member_scope.py)
     assert member.get(f"/meetings/{m.pk}/").status_code == 200
     assert member.get(f"/meetings/{m.pk}/record/").status_code == 403
+
+
+@time_machine.travel(at(2024, 3, 20), tick=False)
+def test_election_form_on_the_record_page(tree, users, roster_a, client_for):
+    m = hold(
+        actor=users.secretary,
+        branch=tree.branch_a,
+        kinds=["general_meeting"],
+        when=at(2024, 3, 12),
+        submit=False,
+    )
+    c = client_for(users.secretary)
+    url = f"/meetings/{m.pk}/elections/"
+    r = c.post(url, {"contest": "支部委员会委员", "seats": 3, "candidates": "张三 8\n李四 七"})
+    assert r.status_code == 400 and "第2行格式有误" in r.content.decode()
+    r = c.post(
+        url, {"contest": "支部委员会委员", "seats": 3, "candidates": "张三 8\n李四 7\n王五 6"}
+    )
+    assert r.status_code == 400 and "至少4名" in r.content.decode()
+    r = c.post(
+        url,
+        {
+            "contest": "支部委员会委员",
+            "seats": 3,
+            "candidates": "张三 8\n李四 6 1\n王五 5，2\n赵六 5\n钱七 0",
+        },
+    )
+    assert r.status_code == 302
+    page = c.get(f"/meetings/{m.pk}/record/").content.decode()
+    assert "票数相同，需再次投票" in page and "尚有1个名额未选出" in page
+    assert [v.title for v in m.votes.filter(passed=True)] == ["张三", "李四"]
+    # the same contest again replaces it
+    c.post(
+        url,
+        {"contest": "支部委员会委员", "seats": 3, "candidates": "张三 8\n李四 7\n王五 6\n赵六 2"},
+    )
+    assert m.votes.count() == 4 and m.votes.filter(passed=True).count() == 3
+    assert client_for(users.admin).post(url, {}).status_code == 403
