@@ -444,6 +444,7 @@ def _copy_attendance(rows: list[Attendance]) -> None:
         "reason",
         "has_vote",
         "excluded_from_expected",
+        "exclusion_reason",
         "exclusion_basis",
     ]
     with connection.cursor() as cursor:
@@ -451,7 +452,7 @@ def _copy_attendance(rows: list[Attendance]) -> None:
         with raw.copy(f"COPY {Attendance._meta.db_table} ({', '.join(cols)}) FROM STDIN") as copy:
             for a in rows:
                 copy.write_row(
-                    (a.meeting_id, a.member_id, a.status, a.reason, a.has_vote, False, "")
+                    (a.meeting_id, a.member_id, a.status, a.reason, a.has_vote, False, "", "")
                 )
 
 

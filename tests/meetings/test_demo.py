@@ -1,0 +1,35 @@
+"""The demo step writes meetings with attendance (bulk COPY) whose rollups agree with the rows."""
+
+import random
+from types import SimpleNamespace
+
+import pytest
+from django.core.management import call_command
+
+from apps.core.periods import local_today
+from apps.meetings import demo as meetings_demo
+from apps.meetings.models import Attendance, Meeting
+from apps.members import demo as members_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_meetings_and_attendance_on_a_small_tree(tree):
+    ctx = SimpleNamespace(
+        rng=random.Random(5),
+        today=local_today(),
+        scale=1.0,
+        log=lambda *a: None,
+        data={
+            "branches": [tree.branch_a, tree.branch_b, tree.branch_c],
+            "party_groups": [tree.group_a],
+            "county": tree.county,
+        },
+        signins=[],
+    )
+    members_demo.seed(ctx)
+    meetings_demo.seed(ctx)
+    assert Meeting.objects.filter(branch=tree.branch_a).count() > 10
+    assert Attendance.objects.exists()
+    assert not Attendance.objects.filter(excluded_from_expected=True, exclusion_reason="").exists()
+    call_command("check_rollups")  # exits non-zero (SystemExit) on any difference
