@@ -141,6 +141,45 @@ def stats_apply(*, before: dict[StatKey, StatVal], after: dict[StatKey, StatVal]
         )
 
 
+# --- the tree changed: rows that carry a path follow it ---------------------------------------
+
+
+def paths_follow_move(*, old_path: str, new_path: str) -> None:
+    """A subtree moved from `old_path` to `new_path` (treebeard's `path_updated`, inside the
+    organizations service's transaction): rewrite the denormalised paths of layers 2 and 3 with
+    literal prefixes (index range scans), point the moved root's layer-3 row at its new parent,
+    and mark every period of layer 3 dirty — the old and new ancestors' totals are refreshed by
+    the next run of the refresh job (readers see them flagged stale until then)."""
+    from apps.organizations.models import Org
+
+    steplen = Org.steplen
+    with connection.cursor() as cursor:
+        for table in (TABLE, OrgPeriodStat._meta.db_table):
+            cursor.execute(
+                f"UPDATE {table} SET path = %s || substr(path, %s) WHERE path LIKE %s",
+                [new_path, len(old_path) + 1, old_path + "%"],  # paths are [0-9A-Z]
+            )
+        cursor.execute(
+            f"""
+            UPDATE {OrgPeriodStat._meta.db_table} s SET parent_id_copy = p.id
+            FROM {Org._meta.db_table} p
+            WHERE s.path = %s AND p.path = %s
+            """,
+            [new_path, new_path[:-steplen]],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {RollupDirty._meta.db_table} (period_key, marked_at)
+            SELECT DISTINCT period_key, now() FROM {OrgPeriodStat._meta.db_table}
+            ON CONFLICT DO NOTHING
+            """
+        )
+
+
+def on_path_updated(sender, old_path: str, new_path: str, **kwargs) -> None:
+    paths_follow_move(old_path=old_path, new_path=new_path)
+
+
 # --- layer 2: recomputation from raw rows -----------------------------------------------------
 
 RECOMPUTE_SQL = """

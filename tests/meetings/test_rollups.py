@@ -182,3 +182,51 @@ def test_check_rollups_exits_non_zero_when_tampered(tree, users, roster_a, capsy
         err = capsys.readouterr().err
         assert "counters" in err and "org stat" in err
         assert Meeting.objects.get().state == MeetingState.SUBMITTED
+
+
+def test_rollups_follow_an_org_move_and_merge(tree, users, roster_a):
+    """Moving a branch (org_move) and merging a town (org_merge) rewrite the path-carrying
+    rollup rows in the same transaction: check_rollups exits 0 right away, and after the
+    refresh job the new ancestors carry the branch."""
+    from apps.organizations import services as org_services
+    from apps.organizations.models import Org
+
+    q = Period.quarter(2024, 1)
+    with time_machine.travel(at(2024, 3, 20), tick=False):
+        hold(actor=users.secretary, branch=tree.branch_a, kinds=["theme_day"], when=at(2024, 3, 5))
+        hold(
+            actor=users.secretary,
+            branch=tree.branch_a,
+            kinds=["group_meeting"],
+            party_group=tree.group_a,
+            when=at(2024, 3, 6),
+        )
+        rollups.org_stats_refresh(q)
+        call_command("check_rollups")
+        org_services.org_move(actor=None, org=tree.branch_a, new_parent=tree.town_b)
+        branch_a = Org.objects.get(pk=tree.branch_a.pk)
+        group_a = Org.objects.get(pk=tree.group_a.pk)
+        assert branch_a.path.startswith(Org.objects.get(pk=tree.town_b.pk).path)
+        assert set(
+            BranchPeriodStat.objects.filter(org=branch_a).values_list("path", flat=True)
+        ) == {branch_a.path}
+        assert set(BranchPeriodStat.objects.filter(org=group_a).values_list("path", flat=True)) == {
+            group_a.path
+        }
+        call_command("check_rollups")  # exits 0: no path left behind, layer 3 marked stale
+        rollups.org_stats_refresh_due()
+        call_command("check_rollups")
+        row = OrgPeriodStat.objects.get(period_key=q.key, org=branch_a)
+        assert row.parent_id_copy == tree.town_b.pk and row.path == branch_a.path
+        town_b = OrgPeriodStat.objects.get(period_key=q.key, org=tree.town_b)
+        assert town_b.meeting_count == 2
+        assert not OrgPeriodStat.objects.filter(
+            period_key=q.key, org=tree.town_a, meeting_count__gt=0
+        )
+
+        # merge a town into another: its children (branch_b) move with their rows
+        extra = make_org(tree.county, name="丁镇党委", org_type=OrgType.PRIMARY_COMMITTEE)
+        org_services.org_merge(actor=None, org=tree.town_a, into=extra)
+        call_command("check_rollups")
+        rollups.org_stats_refresh_due()
+        call_command("check_rollups")
