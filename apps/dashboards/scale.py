@@ -401,3 +401,244 @@ def build_users(log=print) -> list[tuple[str, str, str]]:
         RoleGrant.objects.get_or_create(user=user, org=org, role=role)
         out.append((username, password, org.name))
     return out
+
+
+# --- meetings and attendance ------------------------------------------------------------------
+
+LEAVE_REASON = "因公出差"
+# (kinds, audience, months of the quarter it is held in (1..3) or of the year (1..12), period)
+MEETING_SLOTS = (
+    (["theme_day"], "all", "month"),
+    (["committee_meeting"], "committee", "month"),
+    (["group_meeting"], "group", "month"),
+    (["general_meeting"], "all", "quarter"),
+    (["party_lecture"], "all", "quarter"),
+    (["talk"], "few", "october"),
+    (["org_life_meeting", "member_appraisal"], "all", "december"),
+)
+
+
+def _meeting_slots(first: dt.date, months: int) -> list[tuple[dt.date, list[str], str]]:
+    from apps.core.periods import add_months
+
+    slots = []
+    for i in range(months):
+        month = add_months(first, i)
+        for kinds, audience, when in MEETING_SLOTS:
+            if when == "quarter" and month.month % 3 != 2:
+                continue
+            if when == "october" and month.month != 10:
+                continue
+            if when == "december" and month.month != 12:
+                continue
+            kinds = list(kinds)
+            if kinds == ["party_lecture"] and month.month == 5:
+                kinds.append("secretary_lecture")  # 书记讲党课 once a year
+            slots.append((month, kinds, audience))
+    return slots
+
+
+def _first_month(today: dt.date, months: int) -> dt.date:
+    """The first month generated: `months` back, rounded to the start of its quarter (whole
+    quarters only, so two years are the eight quarters ending with the current one)."""
+    from apps.core.periods import Period, PeriodKind, add_months
+
+    start = add_months(
+        Period.containing(PeriodKind.QUARTER, today).end.replace(day=1), -(months - 1)
+    )
+    return Period.containing(PeriodKind.QUARTER, start).start
+
+
+def build_meetings(
+    tier: Tier, log=print, *, months: int = 24, today: dt.date | None = None, skip: float = 0.01
+) -> dict:
+    """Two years of 三会一课 up to the current month, with one attendance row per expected
+    member, as the meetings services would have written them: counters equal to the attendance
+    rows, 1 % returned, recent records partly only submitted, meetings after today planned,
+    `skip` of the meetings never held (so some branches are red), a few records entered late
+    or without a plan (with their 纸上党建 flags). Then the rollups are rebuilt from the rows
+    (apps/meetings/rollups.py), exactly as `rebuild_rollups` would.
+
+    Audiences: 主题党日, 党员大会, 党课, 组织生活会 — every party member of the branch; 支委会 —
+    the first five members of branches with ≥ 7 full members (they have a committee); 谈心谈话 —
+    the first five members of every branch;
+    党小组会 — the members of the branch's party group."""
+    from apps.core.periods import local_today
+    from apps.meetings.models import Attendance, Meeting, MeetingFlag
+    from apps.members.models import MEMBER_STATUSES
+
+    today = today or local_today()
+    first = _first_month(today, months)
+    started = time.monotonic()
+    member = Member._meta.db_table
+    roster = [str(s) for s in MEMBER_STATUSES]
+    slots = _meeting_slots(first, months)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS seed_roster, seed_branch, seed_group, seed_slots")
+        cursor.execute(
+            f"""CREATE TEMP TABLE seed_roster ON COMMIT DROP AS
+            SELECT m.id AS member_id, m.branch_id, m.party_group_id AS group_id, m.status,
+                   row_number() OVER (PARTITION BY m.branch_id ORDER BY m.id) AS k,
+                   row_number() OVER (PARTITION BY m.party_group_id ORDER BY m.id) AS kg
+            FROM {member} m WHERE m.status = ANY(%s)""",
+            [roster],
+        )
+        cursor.execute(
+            """CREATE TEMP TABLE seed_branch ON COMMIT DROP AS
+            SELECT branch_id, count(*) AS n, count(*) FILTER (WHERE status = 'full') AS nfull
+            FROM seed_roster GROUP BY branch_id"""
+        )
+        cursor.execute(
+            """CREATE TEMP TABLE seed_group ON COMMIT DROP AS
+            SELECT group_id, min(branch_id) AS branch_id, count(*) AS n
+            FROM seed_roster WHERE group_id IS NOT NULL GROUP BY group_id"""
+        )
+        cursor.execute(
+            "CREATE TEMP TABLE seed_slots (month date, kinds varchar(32)[], audience text) ON COMMIT DROP"
+        )
+        cursor.executemany(
+            "INSERT INTO seed_slots VALUES (%s, %s, %s)",
+            [(m, k, a) for m, k, a in slots],
+        )
+        cursor.execute("ANALYZE seed_roster")
+        cursor.execute("ANALYZE seed_branch")
+        # Generated rows are consistent by construction: skip the per-row foreign-key triggers
+        # (tens of millions of PK probes) for the two big inserts.
+        cursor.execute("SET LOCAL session_replication_role = replica")
+
+    x = """(
+      SELECT b.branch_id, g.group_id, s.kinds, s.month,
+             CASE s.audience WHEN 'all' THEN b.n WHEN 'group' THEN g.n ELSE least(b.n, 5) END AS n,
+             (s.month + floor(random() * 27)::int + time '09:00') AT TIME ZONE 'Asia/Shanghai' AS starts,
+             random() AS r_state, random() AS r_absent, random() AS r_leave, random() AS r_odd
+      FROM seed_branch b
+      CROSS JOIN seed_slots s
+      LEFT JOIN seed_group g ON g.branch_id = b.branch_id AND s.audience = 'group'
+      WHERE (s.audience <> 'committee' OR b.nfull >= 7)
+        AND (s.audience <> 'group' OR g.group_id IS NOT NULL)
+        AND random() >= %s
+    ) x"""
+    future = "x.starts > now()"
+    state = f"""CASE WHEN {future} THEN 'planned'
+        WHEN x.r_state < 0.01 THEN 'returned'
+        WHEN x.r_state < 0.015 THEN 'recorded'
+        WHEN x.r_state < CASE WHEN x.starts > now() - interval '45 days' THEN 0.40 ELSE 0.03 END THEN 'submitted'
+        ELSE 'accepted' END"""
+    present = f"CASE WHEN {future} THEN 0 ELSE x.n - floor(x.n * x.r_absent * 0.3)::int END"
+    leave = f"CASE WHEN {future} THEN 0 ELSE floor((x.n - ({present})) * x.r_leave)::int END"
+    recorded = (
+        f"CASE WHEN {future} THEN NULL WHEN x.r_odd < 0.004 THEN x.starts + interval '20 days' "
+        "ELSE x.starts + interval '1 day' END"
+    )
+    title = """CASE x.kinds[1] WHEN 'theme_day' THEN '主题党日：学习贯彻党的创新理论'
+        WHEN 'committee_meeting' THEN '支委会：研究本月支部工作' WHEN 'group_meeting' THEN '党小组会：交流学习体会'
+        WHEN 'general_meeting' THEN '支部党员大会：通报季度工作' WHEN 'party_lecture' THEN '党课：坚定理想信念'
+        WHEN 'talk' THEN '谈心谈话' ELSE '组织生活会暨民主评议党员' END"""
+    exprs = {
+        "branch": "x.branch_id",
+        "party_group": "x.group_id",
+        "kinds": "x.kinds",
+        "title": title,
+        "place": "'党员活动室'",
+        "starts_at": "x.starts",
+        "ends_at": "x.starts + interval '90 minutes'",
+        "state": state,
+        "planned_at": "CASE WHEN x.r_odd BETWEEN 0.004 AND 0.007 THEN NULL ELSE x.starts - interval '10 days' END",
+        "unplanned_reason": "''",
+        "host": "NULL",
+        "recorder": "NULL",
+        "lecturer": "NULL",
+        "lecturer_name": "''",
+        "minutes": "''",
+        "decisions": "''",
+        "topics": "''",
+        "expected_count": "x.n",
+        "present_count": present,
+        "online_count": "0",
+        "leave_count": leave,
+        "absent_count": f"CASE WHEN {future} THEN 0 ELSE x.n - ({present}) - ({leave}) END",
+        "roster_count": "x.n",
+        "recorded_at": recorded,
+        "submitted_at": f"CASE WHEN ({state}) IN ('submitted', 'accepted', 'returned') THEN ({recorded}) + interval '1 hour' END",
+        "reviewed_at": f"CASE WHEN ({state}) IN ('accepted', 'returned') THEN ({recorded}) + interval '3 days' END",
+        "reviewed_by": "NULL",
+        "review_comment": "CASE WHEN x.r_state < 0.01 AND NOT (x.starts > now()) THEN '记录过于简单，请补充讨论发言要点' ELSE '' END",
+        "cancel_reason": "''",
+        "version": "1",
+        "created_by": "NULL",
+        "minutes_bands": "'{}'::bigint[]",
+        "minutes_signature": "'{}'::bigint[]",
+        "created_at": "coalesce(x.starts - interval '10 days', now())",
+        "updated_at": "now()",
+    }
+    meetings = insert_select(Meeting, exprs, x, [skip])
+    log(f"  meetings: {meetings:,} in {time.monotonic() - started:.1f}s")
+
+    t = time.monotonic()
+    meeting = Meeting._meta.db_table
+    status = """CASE WHEN r.state = 'planned' THEN 'unknown' WHEN r.rk <= r.present_count THEN 'present'
+        WHEN r.rk <= r.present_count + r.leave_count THEN 'leave' ELSE 'absent' END"""
+    att = f"""(
+      SELECT m.id AS meeting_id, m.state, m.present_count, m.leave_count, r.member_id,
+             r.status AS member_status, r.k AS rk
+      FROM {meeting} m JOIN seed_roster r ON r.branch_id = m.branch_id AND r.k <= m.expected_count
+      WHERE m.party_group_id IS NULL
+      UNION ALL
+      SELECT m.id, m.state, m.present_count, m.leave_count, r.member_id, r.status, r.kg
+      FROM {meeting} m JOIN seed_roster r ON r.group_id = m.party_group_id AND r.kg <= m.expected_count
+      WHERE m.party_group_id IS NOT NULL
+    ) r"""
+    attendance = insert_select(
+        Attendance,
+        {
+            "meeting": "r.meeting_id",
+            "member": "r.member_id",
+            "status": status,
+            "reason": f"CASE WHEN ({status}) = 'leave' THEN '{LEAVE_REASON}' ELSE '' END",
+            "has_vote": "r.member_status = 'full'",
+            "excluded_from_expected": "false",
+            "exclusion_basis": "''",
+        },
+        att,
+    )
+    log(f"  attendance: {attendance:,} in {time.monotonic() - t:.1f}s")
+    t = time.monotonic()
+    flags = insert_select(
+        MeetingFlag,
+        {
+            "meeting": "m.id",
+            "code": "CASE WHEN m.planned_at IS NULL THEN 'unplanned' ELSE 'late_entry' END",
+            "detail": "CASE WHEN m.planned_at IS NULL THEN '未列入计划且未说明原因' "
+            "ELSE '会议结束后20天才首次录入' END",
+            "other": "NULL",
+        },
+        f"{meeting} m WHERE m.state <> 'planned' AND (m.planned_at IS NULL "
+        "OR m.recorded_at > m.ends_at + interval '15 days')",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    log(f"  meeting flags: {flags:,} in {time.monotonic() - t:.1f}s")
+    return {"meetings": meetings, "attendance": attendance, "flags": flags}
+
+
+def build_meeting_rollups(log=print, *, months: int = 24, today: dt.date | None = None) -> None:
+    """Layer 2 from the raw rows, then layer 3 for every quarter and year generated."""
+    from apps.core.periods import Period, PeriodKind, local_today
+    from apps.meetings import rollups
+
+    today = today or local_today()
+    t = time.monotonic()
+    rows = rollups.stats_recompute_all()
+    log(f"  meetings branch rollup: {rows:,} rows in {time.monotonic() - t:.1f}s")
+    first = _first_month(today, months)
+    windows: list[Period] = []
+    q = Period.containing(PeriodKind.QUARTER, first)
+    while q.start <= today:
+        windows.append(q)
+        q = q.next()
+    for year in range(first.year, today.year + 1):
+        windows.append(Period.year_of(year))
+    t = time.monotonic()
+    for window in windows:
+        rollups.org_stats_refresh(window, today=today)
+    log(f"  meetings tree rollup: {len(windows)} periods in {time.monotonic() - t:.1f}s")

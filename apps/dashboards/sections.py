@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.urls import reverse
+from django.utils import timezone
+
 from apps.core.periods import Period
 from apps.dashboards import selectors
 from apps.organizations.models import Org
@@ -24,25 +27,31 @@ class Section:
     title: str
     columns: list[str]
     rows: list[list[Any]]
-    chart: str = "bar"  # "bar", "pie", "hbar", "stack", "" (table only)
+    chart: str = "bar"  # "bar", "line", "pie", "hbar", "stack", "" (table only)
     label_col: int = 0  # the column holding the category labels
     value_cols: list[int] = field(default_factory=lambda: [1])  # columns plotted as series
     links: list[str | None] = field(default_factory=list)  # drill-down url per row (first column)
     note: str = ""
     group: str = "members"
+    colors: list[str] = field(default_factory=list)  # one per series; default palette if empty
+    chart_skip: int = 0  # leading rows (a total row) left out of the chart, kept in the table
 
     def chart_spec(self) -> dict:
-        return {
+        rows = self.rows[self.chart_skip :]
+        spec = {
             "type": self.chart,
-            "labels": [str(r[self.label_col]) for r in self.rows],
+            "labels": [str(r[self.label_col]) for r in rows],
             "series": [
                 {
                     "name": self.columns[i],
-                    "data": [r[i] if r[i] is not None else 0 for r in self.rows],
+                    "data": [r[i] if r[i] is not None else 0 for r in rows],
                 }
                 for i in self.value_cols
             ],
         }
+        if self.colors:
+            spec["colors"] = self.colors
+        return spec
 
     @property
     def dom_id(self) -> str:
@@ -50,7 +59,7 @@ class Section:
 
     def page_spec(self) -> dict:
         """The chart spec plus the drill-down urls (for the page's script only)."""
-        return {**self.chart_spec(), "links": self.links}
+        return {**self.chart_spec(), "links": self.links[self.chart_skip :]}
 
     def linked_rows(self) -> list[tuple[str | None, list[Any]]]:
         links = self.links or [None] * len(self.rows)
@@ -260,9 +269,259 @@ def assessment_sections(ctx: Context) -> list[Section]:
     return out
 
 
+# --- 三会一课 (apps/meetings rollups, read through apps.meetings.selectors) ------------------
+
+GREEN, YELLOW, RED = "#3a9d5d", "#e8b92d", "#c8161d"
+TREND_QUARTERS = 4
+
+
+def _pct(part: int | float | None, whole: int | float | None) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def meeting_kind_order() -> list[tuple[str, str]]:
+    from apps.meetings.models import MeetingKind
+
+    return [(str(k.value), str(k.label)) for k in MeetingKind]
+
+
+def meeting_sections(ctx: Context) -> list[Section]:
+    """三会一课 compliance for the quarter: per child org (red/yellow/green, share of fully
+    compliant branches, attendance), per kind, the last four quarters, the red branches with
+    what they missed, and the records returned or flagged (纸上党建)."""
+    from apps.meetings import selectors as meetings
+
+    sub = meetings.compliance_for_subtree(ctx.org, ctx.period)
+    total = sub.total
+    if total is None or not total.branch_count:
+        return []
+    kids = [k for k in sub.children if k.branch_count]
+    kid_orgs = {o.pk: o for o in children_of_ids([k.org_id for k in kids])}
+
+    def row(r, label):
+        return [
+            label,
+            r.branch_count,
+            r.compliant_count,
+            _pct(r.compliant_count, r.branch_count),
+            r.green,
+            r.yellow,
+            r.red,
+            r.meeting_count,
+            _pct(r.present, r.expected),
+        ]
+
+    stale = "；数据正在更新" if sub.stale else ""
+    refreshed = (
+        f"；统计于 {timezone.localtime(sub.refreshed_at):%m-%d %H:%M}" if sub.refreshed_at else ""
+    )
+    out = [
+        Section(
+            code="meetings",
+            title="三会一课落实情况",
+            columns=[
+                "党组织",
+                "支部数",
+                "全部达标支部",
+                "达标率(%)",
+                "正常",
+                "临期",
+                "逾期",
+                "会议次数",
+                "出勤率(%)",
+            ],
+            rows=[row(total, f"{ctx.org.name}（合计）")] + [row(k, k.name) for k in kids],
+            chart="stack" if kids else "",
+            value_cols=[4, 5, 6],
+            colors=[GREEN, YELLOW, RED],
+            chart_skip=1,
+            links=[None]
+            + [ctx.link(kid_orgs[k.org_id]) if k.org_id in kid_orgs else None for k in kids],
+            note=f"{ctx.period.label}；按支部计：正常=各项要求已完成或未到期，临期=有要求即将到期，"
+            f"逾期=有要求逾期未开展；出勤率=实到/应到{refreshed}{stale}",
+            group="meetings",
+        )
+    ]
+    labels = dict(meeting_kind_order())
+    kinds = [k for k, _ in meeting_kind_order() if k in total.per_kind]
+    if kinds:
+        out.append(
+            Section(
+                code="meeting_kinds",
+                title="三会一课分类型达标情况",
+                columns=["会议类型", "适用支部数", "达标支部数", "达标率(%)"],
+                rows=[
+                    [
+                        labels[k],
+                        total.per_kind[k]["applicable"],
+                        total.per_kind[k]["ok"],
+                        _pct(total.per_kind[k]["ok"], total.per_kind[k]["applicable"]),
+                    ]
+                    for k in kinds
+                ],
+                chart="hbar",
+                value_cols=[3],
+                note="月度要求须每月开展；季度、年度要求按本季度、本年度计（年度要求年内未到期的计为达标）",
+                group="meetings",
+            )
+        )
+    if kids and kinds:
+        out.append(
+            Section(
+                code="meeting_kinds_children",
+                title="下级党组织分类型达标率(%)",
+                columns=["党组织", *[labels[k] for k in kinds]],
+                rows=[
+                    [
+                        k.name,
+                        *[
+                            _pct(k.per_kind[c]["ok"], k.per_kind[c]["applicable"])
+                            if c in k.per_kind
+                            else None
+                            for c in kinds
+                        ],
+                    ]
+                    for k in kids
+                ],
+                chart="",
+                links=[
+                    ctx.link(kid_orgs[k.org_id]) if k.org_id in kid_orgs else None for k in kids
+                ],
+                group="meetings",
+            )
+        )
+    quarters = [ctx.period]
+    while len(quarters) < TREND_QUARTERS:
+        quarters.append(quarters[-1].previous())
+    quarters.reverse()
+    history = meetings.compliance_history(ctx.org, quarters)
+    history[ctx.period.key] = total
+    trend = [
+        [
+            q.label,
+            h.branch_count,
+            h.compliant_count,
+            _pct(h.compliant_count, h.branch_count),
+            h.red,
+            _pct(h.present, h.expected),
+        ]
+        for q in quarters
+        if (h := history.get(q.key)) is not None
+    ]
+    if len(trend) > 1:
+        out.append(
+            Section(
+                code="meeting_trend",
+                title="近四个季度三会一课落实情况",
+                columns=["季度", "支部数", "全部达标支部", "达标率(%)", "逾期支部", "出勤率(%)"],
+                rows=trend,
+                chart="line",
+                value_cols=[3, 5],
+                group="meetings",
+            )
+        )
+    red, red_total = meetings.overdue_branches(ctx.org, ctx.period, limit=30, today=ctx.today)
+    if red_total:
+        out.append(
+            Section(
+                code="meeting_overdue",
+                title="逾期未开展三会一课的支部",
+                columns=["党支部", "逾期事项"],
+                rows=[
+                    [
+                        c.branch.name,
+                        "；".join(
+                            f"{r.name}（"
+                            + "、".join(label for label, st, _n in r.details if st == "overdue")
+                            + "）"
+                            for r in c.results
+                        ),
+                    ]
+                    for c in red
+                ],
+                chart="",
+                links=[ctx.link(c.branch) for c in red],
+                note=f"共{red_total}个" + (f"，列出前{len(red)}个" if red_total > len(red) else ""),
+                group="meetings",
+            )
+        )
+    out.extend(_meeting_record_sections(ctx, kids, kid_orgs))
+    return out
+
+
+def children_of_ids(ids: list[int]) -> list[Org]:
+    return list(Org.objects.filter(pk__in=ids)) if ids else []
+
+
+def _meeting_record_sections(ctx: Context, kids, kid_orgs) -> list[Section]:
+    from apps.meetings import selectors as meetings
+    from apps.meetings.models import FlagCode
+
+    counts = meetings.attention_counts(ctx.org, ctx.period)
+    if not counts:
+        return []
+    codes = [(str(c.value), str(c.label)) for c in FlagCode]
+    short = {
+        "similar_minutes": "记录雷同",
+        "late_entry": "长时间补录",
+        "over_roster": "实到超员",
+        "unplanned": "无计划无说明",
+    }
+
+    def row(label, c):
+        return [label, c.get("returned", 0), *[c.get(code, 0) for code, _ in codes]]
+
+    own = {"returned": 0}
+    for c in counts.values():
+        for key, n in c.items():
+            own[key] = own.get(key, 0) + n
+    rows = [row(f"{ctx.org.name}（合计）", own)]
+    links: list[str | None] = [None]
+    for k in kids:
+        c = counts.get(k.path)
+        if c:
+            rows.append(row(k.name, c))
+            links.append(ctx.link(kid_orgs[k.org_id]) if k.org_id in kid_orgs else None)
+    records = meetings.records_for_attention(ctx.org, ctx.period, limit=30)
+    return [
+        Section(
+            code="meeting_record_counts",
+            title="退回及疑点会议记录（纸上党建）",
+            columns=["党组织", "退回", *[short.get(code, label) for code, label in codes]],
+            rows=rows,
+            chart="stack" if len(rows) > 1 else "",
+            value_cols=list(range(1, 2 + len(codes))),
+            chart_skip=1,
+            links=links,
+            note=f"{ctx.period.label}；疑点按会议计，一次会议可有多项疑点",
+            group="meetings",
+        ),
+        Section(
+            code="meeting_records",
+            title="退回及疑点会议记录明细",
+            columns=["日期", "党支部", "会议", "状态", "疑点"],
+            rows=[
+                [
+                    timezone.localtime(m.starts_at).date(),
+                    m.branch.name,
+                    m.title,
+                    m.get_state_display(),
+                    "、".join(sorted({f.get_code_display() for f in m.flags.all()})) or "—",
+                ]
+                for m in records
+            ],
+            chart="",
+            links=[reverse("meetings:detail", args=[m.pk]) for m in records],
+            note=f"最近{len(records)}条",
+            group="meetings",
+        ),
+    ]
+
+
 PROVIDERS: list[Callable[[Context], list[Section]]] = [
     member_sections,
     dues_sections,
+    meeting_sections,
     term_sections,
     assessment_sections,
 ]

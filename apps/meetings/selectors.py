@@ -784,4 +784,137 @@ def meeting_facts_for_assessment(
                     note=f"{local_date(at)} 被退回" + (f"：{comment}" if comment else ""),
                 )
             )
+
+
+# --- dashboard reads (apps/dashboards): a fixed number of queries whatever the subtree ----------
+
+
+def compliance_history(org: Org, periods: list[Period]) -> dict[str, SubtreeRow]:
+    """The org's own tree-rollup row for each of `periods` that has been computed (keyed by
+    period key; periods never computed are left out, nothing is refreshed here)."""
+    stats = OrgPeriodStat.objects.filter(org=org, period_key__in=[p.key for p in periods])
+    return {s.period_key: _row(s, org) for s in stats}
+
+
+def overdue_branches(
+    org: Org, period: Period, *, limit: int = 30, today: dt.date | None = None
+) -> tuple[list[BranchCompliance], int]:
+    """The red branches of the subtree (from the tree rollup), first `limit` by path, each with
+    only its overdue requirements, evaluated in one batch (the same rules as
+    compliance_for_branch); and how many red branches there are in all."""
+    _ensure_org_stats(period)
+    today = today or local_today()
+    red = OrgPeriodStat.objects.filter(
+        period_key=period.key, path__startswith=org.path, branch_count=1, red=1
+    )
+    total_row = OrgPeriodStat.objects.filter(period_key=period.key, org=org).first()
+    total = total_row.red if total_row else 0
+    ids = list(red.order_by("path").values_list("org_id", flat=True)[:limit])
+    if not ids:
+        return [], total
+    requirements = rollups.active_requirements()
+    infos = rollups.load_branches(window=period, branch_ids=ids)
+    group_ids = [g for info in infos for g in info.group_ids]
+    stats = rollups.load_stats(
+        keys=rollups.needed_keys(requirements, period) | {period.key},
+        org_ids=[*ids, *group_ids],
+    )
+    exemptions = rollups.load_exemptions(window=period, branch_ids=ids)
+    totals = {
+        r.org_id: r
+        for r in BranchPeriodStat.objects.filter(
+            org_id__in=ids, period_key=period.key, kind=ALL_KINDS
+        )
+    }
+    branches = {b.pk: b for b in Org.objects.filter(pk__in=ids)}
+    due_soon = int(rule_value("meetings.due_soon_days"))
+    out = []
+    for info in sorted(infos, key=lambda i: i.path):
+        results = rollups.evaluate_branch(
+            info,
+            requirements=requirements,
+            window=period,
+            stats=stats,
+            exemptions=exemptions,
+            today=today,
+            due_soon_days=due_soon,
+        )
+        statuses = [r.status for r in results]
+        t = totals.get(info.id)
+        out.append(
+            BranchCompliance(
+                branch=branches[info.id],
+                period=period,
+                state=rules.state_of(statuses),
+                results=[r for r in results if r.status == rules.OVERDUE],
+                compliant=all(rules.is_ok(s) for s in statuses),
+                meeting_count=t.meeting_count if t else 0,
+                expected=t.expected if t else 0,
+                present=t.present if t else 0,
+                leave=t.leave if t else 0,
+            )
+        )
+    return out, total
+
+
+def records_for_attention(org: Org, period: Period, *, limit: int = 30) -> list[Meeting]:
+    """Meeting records of the subtree in `period` that were returned (退回) or carry a 纸上党建
+    flag, newest first, with their flags; cancelled and planned meetings are left out."""
+    in_period = Q(
+        branch__path__startswith=org.path,
+        starts_at__gte=period.start_at,
+        starts_at__lt=period.end_at,
+    )
+    returned = Meeting.objects.filter(in_period, state=MeetingState.RETURNED).values("pk")
+    flagged = (
+        MeetingFlag.objects.filter(
+            meeting__branch__path__startswith=org.path,
+            meeting__starts_at__gte=period.start_at,
+            meeting__starts_at__lt=period.end_at,
+        )
+        .exclude(meeting__state__in=[MeetingState.CANCELLED, MeetingState.PLANNED])
+        .values("meeting_id")
+    )
+    return list(
+        Meeting.objects.filter(Q(pk__in=returned) | Q(pk__in=flagged))
+        .select_related("branch")
+        .prefetch_related("flags")
+        .order_by("-starts_at", "-id")[:limit]
+    )
+
+
+def attention_counts(org: Org, period: Period) -> dict[str, dict[str, int]]:
+    """Per direct child path (and "" for the org itself): returned records and flagged records
+    (per flag code) of the quarter. Two grouped queries over the quarter's returned/flagged
+    rows of the subtree (a few per cent of the meetings)."""
+    cut = len(org.path) + Org.steplen
+    base = Q(
+        branch__path__startswith=org.path,
+        starts_at__gte=period.start_at,
+        starts_at__lt=period.end_at,
+    )
+    from django.db.models.functions import Substr
+
+    out: dict[str, dict[str, int]] = {}
+    for child, n in (
+        Meeting.objects.filter(base, state=MeetingState.RETURNED)
+        .annotate(child=Substr("branch__path", 1, cut))
+        .values("child")
+        .annotate(n=Count("id"))
+        .values_list("child", "n")
+    ):
+        out.setdefault(child, {})["returned"] = n
+    for child, code, n in (
+        MeetingFlag.objects.filter(
+            meeting__branch__path__startswith=org.path,
+            meeting__starts_at__gte=period.start_at,
+            meeting__starts_at__lt=period.end_at,
+        )
+        .exclude(meeting__state__in=[MeetingState.CANCELLED, MeetingState.PLANNED])
+        .annotate(child=Substr("meeting__branch__path", 1, cut))
+        .values("child", "code")
+        .annotate(n=Count("meeting_id", distinct=True))
+        .values_list("child", "code", "n")
+    ):
+        out.setdefault(child, {})[code] = n
     return out

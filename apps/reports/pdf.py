@@ -47,6 +47,24 @@ PALETTE = [
 NUMERALS = "一二三四五六七八九十"
 
 
+def numeral(n: int) -> str:
+    """Chinese section numbers 一 … 九十九 (1-based)."""
+    if n <= 10:
+        return NUMERALS[n - 1]
+    tens, ones = divmod(n, 10)
+    return (NUMERALS[tens - 1] if tens > 1 else "") + "十" + (NUMERALS[ones - 1] if ones else "")
+
+
+def wrap_label(text: str, width: int = 9, lines: int = 2) -> str:
+    """A category label broken into at most `lines` lines of `width` characters (an ellipsis
+    marks what is left out), so long org names are not cut off at the chart's edge."""
+    parts = [text[i : i + width] for i in range(0, len(text), width)] or [""]
+    if len(parts) > lines:
+        parts = parts[:lines]
+        parts[-1] = parts[-1][: width - 1] + "…"
+    return "\n".join(parts)
+
+
 def font_path() -> Path:
     candidates = []
     if os.environ.get("REPORT_FONT_PATH"):
@@ -129,8 +147,9 @@ def _chart(section: Section, width: float) -> Drawing | None:
         d.add(pie)
         return d
     horizontal = section.chart in ("hbar", "stack")
+    palette = [colors.HexColor(c) for c in spec.get("colors", [])] or PALETTE
     n = len(labels)
-    height = max(120, 16 * n + 40) if horizontal else 170
+    height = max(120, 22 * n + 40) if horizontal else 170
     d = Drawing(width, height)
     chart = HorizontalBarChart() if horizontal else VerticalBarChart()
     chart.x = 110 if horizontal else 35
@@ -140,7 +159,9 @@ def _chart(section: Section, width: float) -> Drawing | None:
     chart.data = [[v or 0 for v in s["data"]] for s in series]
     if section.chart == "stack":
         chart.categoryAxis.style = "stacked"
-    chart.categoryAxis.categoryNames = [label[:12] for label in labels]
+    chart.categoryAxis.categoryNames = [
+        wrap_label(label) if horizontal or n <= 6 else label[:10] for label in labels
+    ]
     chart.categoryAxis.labels.fontName = FONT
     chart.categoryAxis.labels.fontSize = 7.5
     if horizontal:
@@ -161,7 +182,7 @@ def _chart(section: Section, width: float) -> Drawing | None:
     )
     chart.valueAxis.valueMax = peak * 1.15
     for i in range(len(series)):
-        chart.bars[i].fillColor = PALETTE[i % len(PALETTE)]
+        chart.bars[i].fillColor = palette[i % len(palette)]
         chart.bars[i].strokeColor = None
     if section.chart != "stack":
         chart.barLabelFormat = "%d"
@@ -179,10 +200,10 @@ def _chart(section: Section, width: float) -> Drawing | None:
                     "■ " + s["name"],
                     fontName=FONT,
                     fontSize=8,
-                    fillColor=PALETTE[i % len(PALETTE)],
+                    fillColor=palette[i % len(palette)],
                 )
             )
-            x += 70
+            x += 16 + 8.5 * len(s["name"])
     return d
 
 
@@ -250,8 +271,7 @@ def report_pdf(
         Paragraph(summary, styles["body"]),
     ]
     for index, section in enumerate(sections):
-        numeral = NUMERALS[index] if index < len(NUMERALS) else str(index + 1)
-        block = [Paragraph(f"{numeral}、{section.title}", styles["h1"])]
+        block = [Paragraph(f"{numeral(index + 1)}、{section.title}", styles["h1"])]
         if section.note:
             block.append(Paragraph(section.note, styles["note"]))
         chart = _chart(section, width) if section.chart else None

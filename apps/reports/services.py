@@ -47,6 +47,15 @@ def summary_text(org: Org, sections: list[Section], as_of: dt.date | None) -> st
     )
     if kids is not None:
         text += f"下设党组织{len(kids.rows)}个，各下级党组织情况见后附表。"
+    meetings = next((s for s in sections if s.code == "meetings"), None)
+    if meetings is not None and meetings.rows:
+        _label, branches, compliant, share, _g, yellow, red, count, attendance = meetings.rows[0]
+        text += (
+            f"本季度“三会一课”：{branches}个党支部中{compliant}个各项要求全部达标"
+            f"（{share if share is not None else 0}%），{red}个有逾期未开展事项、{yellow}个临期；"
+            f"共开展会议{count}次，出勤率"
+            + (f"{attendance}%。" if attendance is not None else "—。")
+        )
     return text
 
 

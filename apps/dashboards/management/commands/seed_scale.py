@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from apps.dashboards import scale
-from apps.dashboards.services import member_stats_refresh
+from apps.dashboards.services import dues_stats_refresh, member_stats_refresh
 
 
 class Command(BaseCommand):
@@ -54,20 +54,15 @@ class Command(BaseCommand):
             scale.build_parent_links_and_terms(log=log)
             scale.build_members(spec, log=log)
             if not no_meetings:
-                built = (
-                    scale.build_meetings(spec, log=log)
-                    if hasattr(scale, "build_meetings")
-                    else None
-                )
-                if built is None:
-                    log(
-                        "  meetings: skipped (the meetings models are not available to the generator yet)"
-                    )
+                scale.build_meetings(spec, log=log)
             signins = scale.build_users(log=log)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         result = member_stats_refresh()
         log(f"  member rollup: {result.rows:,} rows in {result.seconds:.1f}s")
+        log(f"  dues and attention rollups: {dues_stats_refresh():,} dues rows")
+        if not no_meetings:
+            scale.build_meeting_rollups(log=log)
         log(self.style.SUCCESS(f"{tier} ready in {time.monotonic() - started:.0f}s"))
         for username, password, org in signins:
             log(f"  sign-in {username} / {password}  ({org})")
