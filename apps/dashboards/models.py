@@ -9,6 +9,7 @@ apps/dashboards/services.py and docs/architecture.md.
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -95,3 +96,125 @@ class OrgDuesStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_id} {self.month:%Y-%m}"
+
+
+class OrgSubtreeStat(models.Model):
+    """Small figures per org over its whole subtree, besides members and dues (STYLE.md #7):
+    study-hour attainment per year, published star ratings and assessment scores per year,
+    软弱涣散 designations per year, and 换届 terms due (as of the refresh). Rewritten by
+    `services.subtree_stats_refresh` from the owning apps' rows by path slicing, so a dashboard
+    reads the org's and its children's rows whatever the size of the subtree."""
+
+    org = models.ForeignKey(
+        "organizations.Org",
+        verbose_name="党组织",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    metric = models.CharField("指标", max_length=16)  # study, stars, score, weak, terms
+    key = models.CharField("期间", max_length=10, blank=True)  # a year; "" for terms
+    bucket = models.CharField("分组", max_length=24)
+    count = models.IntegerField("数量", default=0)
+    total = models.DecimalField("合计", max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = "下级汇总统计"
+        verbose_name_plural = "下级汇总统计"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "metric", "key", "bucket"], name="org_subtree_stat_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} {self.metric}:{self.key}:{self.bucket}={self.count}"
+
+
+class TermDue(models.Model):
+    """换届提醒 list: every open term (not closed or result approved) whose deadline (with an
+    approved extension) is within six months of the refresh day or past, with the label the
+    organizations app gives it that day. A few per cent of the orgs; read by path prefix in
+    deadline order, so the list costs the same at the root as at a branch."""
+
+    org = models.ForeignKey(
+        "organizations.Org",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    path = models.CharField(max_length=255, db_collation="C")
+    org_name = models.CharField(max_length=120)
+    number = models.PositiveSmallIntegerField()
+    deadline = models.DateField()
+    label = models.CharField(max_length=40)
+    overdue = models.BooleanField(default=False)
+    as_of = models.DateField()
+
+    class Meta:
+        verbose_name = "换届提醒"
+        verbose_name_plural = "换届提醒"
+        indexes = [
+            models.Index(fields=["deadline", "path"], name="term_due_deadline_idx"),
+            models.Index(fields=["path"], name="term_due_path_idx"),
+        ]
+
+
+class RecordAttention(models.Model):
+    """退回及疑点会议记录: every meeting record of a quarter that was returned or carries a 纸上党建
+    flag (from `apps.meetings.selectors.attention_records`), copied with what the dashboard
+    lists, for the current and previous quarter (older quarters keep their last rows). Read by
+    path prefix, newest first; the subtree counts are OrgSubtreeStat rows (metric "records")."""
+
+    meeting = models.ForeignKey(
+        "meetings.Meeting",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    period_key = models.CharField(max_length=10, db_collation="C")
+    path = models.CharField(max_length=255, db_collation="C")
+    starts_at = models.DateTimeField()
+    branch_name = models.CharField(max_length=120)
+    title = models.CharField(max_length=200)
+    state_label = models.CharField(max_length=40)
+    returned = models.BooleanField(default=False)
+    codes = ArrayField(models.CharField(max_length=24), default=list, blank=True)
+    flag_labels = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "退回及疑点会议记录"
+        verbose_name_plural = "退回及疑点会议记录"
+        indexes = [
+            models.Index(fields=["period_key", "path"], name="record_att_path_idx"),
+            models.Index(fields=["period_key", "-starts_at"], name="record_att_start_idx"),
+        ]
+
+
+class OverdueBranch(models.Model):
+    """逾期未开展三会一课的支部: the red branches of a quarter with what they missed (from
+    `apps.meetings.selectors.overdue_branches`, evaluated in one batch), for the current and
+    previous quarter (older quarters keep their last rows). Read by path prefix; how many there
+    are comes from the meetings tree rollup (OrgPeriodStat.red)."""
+
+    org = models.ForeignKey(
+        "organizations.Org",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    period_key = models.CharField(max_length=10, db_collation="C")
+    path = models.CharField(max_length=255, db_collation="C")
+    branch_name = models.CharField(max_length=120)
+    missed = models.CharField(max_length=500)
+
+    class Meta:
+        verbose_name = "逾期未开展三会一课的支部"
+        verbose_name_plural = "逾期未开展三会一课的支部"
+        constraints = [
+            models.UniqueConstraint(fields=["period_key", "path"], name="overdue_branch_unique")
+        ]

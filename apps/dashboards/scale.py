@@ -621,9 +621,22 @@ def build_meetings(
     return {"meetings": meetings, "attendance": attendance, "flags": flags}
 
 
+def generated_quarters(*, months: int = 24, today: dt.date | None = None) -> list:
+    """The quarters `build_meetings` fills, oldest first."""
+    from apps.core.periods import Period, PeriodKind, local_today
+
+    today = today or local_today()
+    quarters = []
+    q = Period.containing(PeriodKind.QUARTER, _first_month(today, months))
+    while q.start <= today:
+        quarters.append(q)
+        q = q.next()
+    return quarters
+
+
 def build_meeting_rollups(log=print, *, months: int = 24, today: dt.date | None = None) -> None:
     """Layer 2 from the raw rows, then layer 3 for every quarter and year generated."""
-    from apps.core.periods import Period, PeriodKind, local_today
+    from apps.core.periods import Period, local_today
     from apps.meetings import rollups
 
     today = today or local_today()
@@ -631,11 +644,7 @@ def build_meeting_rollups(log=print, *, months: int = 24, today: dt.date | None 
     rows = rollups.stats_recompute_all()
     log(f"  meetings branch rollup: {rows:,} rows in {time.monotonic() - t:.1f}s")
     first = _first_month(today, months)
-    windows: list[Period] = []
-    q = Period.containing(PeriodKind.QUARTER, first)
-    while q.start <= today:
-        windows.append(q)
-        q = q.next()
+    windows: list[Period] = generated_quarters(months=months, today=today)
     for year in range(first.year, today.year + 1):
         windows.append(Period.year_of(year))
     t = time.monotonic()

@@ -93,6 +93,19 @@ class Context:
     today: dt.date
     link: Callable[[Org], str | None] = lambda org: None  # drill-down url for a child org
 
+    _children: list[Org] | None = None
+
+    @property
+    def children(self) -> list[Org]:
+        """The org's active direct children (read once per dashboard)."""
+        if self._children is None:
+            self._children = selectors.children_of(self.org)
+        return self._children
+
+    def link_id(self, org_id: int) -> str | None:
+        """The drill-down url from an org id alone (the url needs nothing but the id)."""
+        return self.link(Org(pk=org_id))
+
 
 def member_sections(ctx: Context) -> list[Section]:
     overview = selectors.member_overview(org=ctx.org, as_of=ctx.as_of)
@@ -152,7 +165,7 @@ def member_sections(ctx: Context) -> list[Section]:
                 chart=charts[code],
             )
         )
-    kids = selectors.children_member_rows(org=ctx.org, as_of=ctx.as_of)
+    kids = selectors.children_member_rows(org=ctx.org, as_of=ctx.as_of, kids=ctx.children)
     if kids:
         sections.append(
             Section(
@@ -190,7 +203,7 @@ def member_sections(ctx: Context) -> list[Section]:
 
 
 def dues_sections(ctx: Context) -> list[Section]:
-    kids = selectors.children_of(ctx.org)
+    kids = ctx.children
     figures = selectors.dues_for(orgs=[ctx.org, *kids], period=ctx.period)
     if not figures:
         return []
@@ -223,9 +236,14 @@ def dues_sections(ctx: Context) -> list[Section]:
 
 
 def term_sections(ctx: Context) -> list[Section]:
-    rows, total = selectors.terms_due(org=ctx.org, today=ctx.today)
+    rows, total, overdue, as_of = selectors.terms_due(org=ctx.org)
     if not total:
         return []
+    note = f"共{total}个（逾期{overdue}个）" + (
+        f"，列出最早到期的{len(rows)}个" if total > len(rows) else ""
+    )
+    if as_of:
+        note += f"；统计于 {as_of:%Y-%m-%d}"
     return [
         Section(
             code="terms",
@@ -233,7 +251,7 @@ def term_sections(ctx: Context) -> list[Section]:
             columns=["党组织", "届次", "任期届满（含延期）", "状态"],
             rows=[list(r) for r in rows],
             chart="",
-            note=f"共{total}个" + ("，列出最早到期的30个" if total > len(rows) else ""),
+            note=note,
             group="terms",
         )
     ]
@@ -254,7 +272,49 @@ def assessment_sections(ctx: Context) -> list[Section]:
                 group="assessments",
             )
         )
-    weak = selectors.weak_orgs(org=ctx.org)
+    kids = ctx.children
+    year, scores = selectors.score_rows(org=ctx.org, kids=kids)
+    if year is not None:
+        out.append(
+            Section(
+                code="scores",
+                title=f"{year}年度考核得分",
+                columns=[
+                    "党组织",
+                    "本级得分",
+                    "本级等次",
+                    "已考核党组织数",
+                    "平均得分",
+                    "好",
+                    "较好",
+                    "一般",
+                    "差",
+                ],
+                rows=[
+                    [
+                        f"{r['org'].name}（合计）" if i == 0 else r["org"].name,
+                        r["score"],
+                        r["grade"] or "—",
+                        r["scored"],
+                        r["average"],
+                        *[
+                            r["grades"].get(g, 0)
+                            for g in ("good", "fairly_good", "average", "poor")
+                        ],
+                    ]
+                    for i, r in enumerate(scores)
+                ],
+                chart="hbar" if len(scores) > 1 else "",
+                value_cols=[4],
+                chart_skip=1,
+                links=[None] + [ctx.link(r["org"]) for r in scores[1:]],
+                note="最近一个已公布考核年度；本级得分为该党组织自身记分卡的最终得分，"
+                "平均得分与等次分布含其全部下级党组织",
+                group="assessments",
+            )
+        )
+    counts = selectors.weak_counts(org=ctx.org)
+    weak = selectors.weak_orgs(org=ctx.org) if counts else []
     if weak:
         out.append(
             Section(
@@ -263,10 +323,59 @@ def assessment_sections(ctx: Context) -> list[Section]:
                 columns=["党组织", "年度", "状态", "认定情形"],
                 rows=[list(w) for w in weak],
                 chart="",
+                note=f"整顿中{counts.get('rectifying', 0)}个，已验收销号{counts.get('closed', 0)}个",
                 group="assessments",
             )
         )
     return out
+
+
+def study_sections(ctx: Context) -> list[Section]:
+    """学习培训学时达标 (DOMAIN §5): the quarter's year so far, per child org."""
+    year = ctx.period.year
+    kids = ctx.children
+    figures = selectors.study_rows(orgs=[ctx.org, *kids], year=year)
+    own = figures[ctx.org.pk]
+    if not own["members"]:
+        return []
+
+    def row(org, label):
+        f = figures[org.pk]
+        return [
+            label,
+            f["members"],
+            f["met"],
+            f["rate"],
+            f["leaders"],
+            f["leaders_met"],
+            f["leaders_rate"],
+            f["hours_avg"],
+        ]
+
+    shown = [k for k in kids if figures[k.pk]["members"]]
+    return [
+        Section(
+            code="study",
+            title=f"{year}年学习培训学时达标情况",
+            columns=[
+                "党组织",
+                "党员数",
+                "达标人数",
+                "达标率(%)",
+                "班子成员",
+                "班子成员达标",
+                "班子达标率(%)",
+                "人均学时",
+            ],
+            rows=[row(ctx.org, f"{ctx.org.name}（合计）")] + [row(k, k.name) for k in shown],
+            chart="hbar" if shown else "",
+            value_cols=[3],
+            chart_skip=1,
+            links=[None] + [ctx.link(k) for k in shown],
+            note="年度累计学时：党员每年不少于32学时，书记和班子成员不少于56学时；年内未满的按截至统计日累计",
+            group="study",
+        )
+    ]
 
 
 # --- 三会一课 (apps/meetings rollups, read through apps.meetings.selectors) ------------------
@@ -296,7 +405,6 @@ def meeting_sections(ctx: Context) -> list[Section]:
     if total is None or not total.branch_count:
         return []
     kids = [k for k in sub.children if k.branch_count]
-    kid_orgs = {o.pk: o for o in children_of_ids([k.org_id for k in kids])}
 
     def row(r, label):
         return [
@@ -335,8 +443,7 @@ def meeting_sections(ctx: Context) -> list[Section]:
             value_cols=[4, 5, 6],
             colors=[GREEN, YELLOW, RED],
             chart_skip=1,
-            links=[None]
-            + [ctx.link(kid_orgs[k.org_id]) if k.org_id in kid_orgs else None for k in kids],
+            links=[None] + [ctx.link_id(k.org_id) for k in kids],
             note=f"{ctx.period.label}；按支部计：正常=各项要求已完成或未到期，临期=有要求即将到期，"
             f"逾期=有要求逾期未开展；出勤率=实到/应到{refreshed}{stale}",
             group="meetings",
@@ -384,9 +491,7 @@ def meeting_sections(ctx: Context) -> list[Section]:
                     for k in kids
                 ],
                 chart="",
-                links=[
-                    ctx.link(kid_orgs[k.org_id]) if k.org_id in kid_orgs else None for k in kids
-                ],
+                links=[ctx.link_id(k.org_id) for k in kids],
                 group="meetings",
             )
         )
@@ -420,47 +525,34 @@ def meeting_sections(ctx: Context) -> list[Section]:
                 group="meetings",
             )
         )
-    red, red_total = meetings.overdue_branches(ctx.org, ctx.period, limit=30, today=ctx.today)
-    if red_total:
+    red = selectors.overdue_for(org=ctx.org, period=ctx.period, limit=20)
+    if total.red:
         out.append(
             Section(
                 code="meeting_overdue",
                 title="逾期未开展三会一课的支部",
                 columns=["党支部", "逾期事项"],
-                rows=[
-                    [
-                        c.branch.name,
-                        "；".join(
-                            f"{r.name}（"
-                            + "、".join(label for label, st, _n in r.details if st == "overdue")
-                            + "）"
-                            for r in c.results
-                        ),
-                    ]
-                    for c in red
-                ],
+                rows=[[r.branch_name, r.missed] for r in red],
                 chart="",
-                links=[ctx.link(c.branch) for c in red],
-                note=f"共{red_total}个" + (f"，列出前{len(red)}个" if red_total > len(red) else ""),
+                links=[ctx.link_id(r.org_id) for r in red],
+                note=f"共{total.red}个" + (f"，列出前{len(red)}个" if total.red > len(red) else ""),
                 group="meetings",
             )
         )
-    out.extend(_meeting_record_sections(ctx, kids, kid_orgs))
+    out.extend(_meeting_record_sections(ctx, kids))
     return out
 
 
-def children_of_ids(ids: list[int]) -> list[Org]:
-    return list(Org.objects.filter(pk__in=ids)) if ids else []
-
-
-def _meeting_record_sections(ctx: Context, kids, kid_orgs) -> list[Section]:
-    from apps.meetings import selectors as meetings
+def _meeting_record_sections(ctx: Context, kids) -> list[Section]:
     from apps.meetings.models import FlagCode
 
-    counts = meetings.attention_counts(ctx.org, ctx.period)
-    if not counts:
+    counts = selectors.record_counts(
+        org_ids=[ctx.org.pk, *[k.org_id for k in kids]], period=ctx.period
+    )
+    own = counts.get(ctx.org.pk)
+    if not own:
         return []
-    codes = [(str(c.value), str(c.label)) for c in FlagCode]
+    codes = [str(c.value) for c in FlagCode]
     short = {
         "similar_minutes": "记录雷同",
         "late_entry": "长时间补录",
@@ -469,25 +561,21 @@ def _meeting_record_sections(ctx: Context, kids, kid_orgs) -> list[Section]:
     }
 
     def row(label, c):
-        return [label, c.get("returned", 0), *[c.get(code, 0) for code, _ in codes]]
+        return [label, c.get("returned", 0), *[c.get(code, 0) for code in codes]]
 
-    own = {"returned": 0}
-    for c in counts.values():
-        for key, n in c.items():
-            own[key] = own.get(key, 0) + n
     rows = [row(f"{ctx.org.name}（合计）", own)]
     links: list[str | None] = [None]
     for k in kids:
-        c = counts.get(k.path)
+        c = counts.get(k.org_id)
         if c:
             rows.append(row(k.name, c))
-            links.append(ctx.link(kid_orgs[k.org_id]) if k.org_id in kid_orgs else None)
-    records = meetings.records_for_attention(ctx.org, ctx.period, limit=30)
+            links.append(ctx.link_id(k.org_id))
+    records = selectors.records_for(org=ctx.org, period=ctx.period, limit=30)
     return [
         Section(
             code="meeting_record_counts",
             title="退回及疑点会议记录（纸上党建）",
-            columns=["党组织", "退回", *[short.get(code, label) for code, label in codes]],
+            columns=["党组织", "退回", *[short.get(code, code) for code in codes]],
             rows=rows,
             chart="stack" if len(rows) > 1 else "",
             value_cols=list(range(1, 2 + len(codes))),
@@ -502,16 +590,16 @@ def _meeting_record_sections(ctx: Context, kids, kid_orgs) -> list[Section]:
             columns=["日期", "党支部", "会议", "状态", "疑点"],
             rows=[
                 [
-                    timezone.localtime(m.starts_at).date(),
-                    m.branch.name,
-                    m.title,
-                    m.get_state_display(),
-                    "、".join(sorted({f.get_code_display() for f in m.flags.all()})) or "—",
+                    timezone.localtime(r.starts_at).date(),
+                    r.branch_name,
+                    r.title,
+                    r.state_label,
+                    r.flag_labels or "—",
                 ]
-                for m in records
+                for r in records
             ],
             chart="",
-            links=[reverse("meetings:detail", args=[m.pk]) for m in records],
+            links=[reverse("meetings:detail", args=[r.meeting_id]) for r in records],
             note=f"最近{len(records)}条",
             group="meetings",
         ),
@@ -522,6 +610,7 @@ PROVIDERS: list[Callable[[Context], list[Section]]] = [
     member_sections,
     dues_sections,
     meeting_sections,
+    study_sections,
     term_sections,
     assessment_sections,
 ]

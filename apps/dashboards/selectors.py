@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from apps.core.periods import Period, PeriodKind, years_between
 from apps.dashboards.buckets import Dimension, dimension_map, dimensions
@@ -255,9 +256,11 @@ def children_of(org: Org) -> list[Org]:
     return list(Org.objects.filter(parent=org, abolished_on__isnull=True).order_by("path"))
 
 
-def children_member_rows(*, org: Org, as_of: dt.date | None) -> list[dict]:
+def children_member_rows(
+    *, org: Org, as_of: dt.date | None, kids: list[Org] | None = None
+) -> list[dict]:
     """One row per direct child: the member figures of its whole subtree."""
-    kids = children_of(org)
+    kids = children_of(org) if kids is None else kids
     by_org: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
     if as_of and kids:
         rows = OrgMemberStat.objects.filter(
@@ -306,60 +309,86 @@ def dues_for(*, orgs: list[Org], period: Period) -> dict[int, dict]:
     return out
 
 
-def terms_due(*, org: Org, today: dt.date, limit: int = 30) -> tuple[list[tuple], int]:
-    """Open terms in the subtree ending (or overdue) within 6 months: rows for the table and the
-    total count. Statuses come from the organizations app's rule (term_status)."""
-    from django.db.models import F
-    from django.db.models.functions import Coalesce
+def subtree_figures(
+    *, orgs: list[Org], metric: str, key: str | None = None
+) -> dict[int, dict[tuple[str, str], tuple[int, Decimal]]]:
+    """{org id: {(key, bucket): (count, total)}} from OrgSubtreeStat for a few orgs (the org and
+    its children): one index lookup per org."""
+    from apps.dashboards.models import OrgSubtreeStat
 
-    from apps.core.periods import add_months
-    from apps.organizations.models import Term, TermState
-    from apps.organizations.rules import term_status
+    qs = OrgSubtreeStat.objects.filter(org__in=[o.pk for o in orgs], metric=metric)
+    if key is not None:
+        qs = qs.filter(key=key)
+    out: dict[int, dict[tuple[str, str], tuple[int, Decimal]]] = defaultdict(dict)
+    for org_id, k, bucket, count, total in qs.values_list(
+        "org_id", "key", "bucket", "count", "total"
+    ):
+        out[org_id][(k, bucket)] = (count, total)
+    return out
 
-    qs = (
-        Term.objects.filter(org__path__startswith=org.path, org__abolished_on__isnull=True)
-        .exclude(state__in=[TermState.CLOSED, TermState.RESULT_APPROVED])
-        .annotate(deadline=Coalesce(F("extension_until"), F("ends_on")))
-        .filter(deadline__lte=add_months(today, 6))
-        .select_related("org")
-        .order_by("deadline", "org__path")
+
+def terms_due(
+    *, org: Org, today: dt.date | None = None, limit: int = 30
+) -> tuple[list[tuple], int, int, dt.date | None]:
+    """Open terms in the subtree ending (or overdue) within 6 months of the last refresh:
+    (rows for the table, total, overdue, refresh day) from the TermDue list and the subtree
+    counts, so the root costs what a branch does. Labels are the organizations app's
+    (term_status) on the refresh day."""
+    from apps.dashboards.models import TermDue
+
+    figures = subtree_figures(orgs=[org], metric="terms").get(org.pk, {})
+    overdue = figures.get(("", "overdue"), (0, 0))[0]
+    total = overdue + figures.get(("", "due_soon"), (0, 0))[0]
+    if not total:
+        return [], 0, 0, None
+    rows = list(
+        TermDue.objects.filter(path__startswith=org.path).order_by("deadline", "path")[:limit]
     )
-    total = qs.count()
-    rows = []
-    for term in qs[:limit]:
-        status = term_status(term, today)
-        rows.append((term.org.name, f"第{term.number}届", term.deadline, status.label))
-    return rows, total
+    return (
+        [(r.org_name, f"第{r.number}届", r.deadline, r.label) for r in rows],
+        total,
+        overdue,
+        rows[0].as_of if rows else None,
+    )
 
 
 # --- assessments ------------------------------------------------------------------------------
 
 
 def star_distribution(*, org: Org) -> tuple[int | None, list[tuple[int, int]], float | None]:
-    """(year, [(stars, orgs)], average score) of the latest *published* star ratings in the
-    subtree (published results are visible to the whole subtree, so no per-user filtering)."""
-    from django.db.models import Avg, Count
-
-    from apps.assessments.models import StarRating
-    from apps.assessments.selectors import PUBLIC_PHASES
-
-    qs = StarRating.objects.filter(org__path__startswith=org.path, cycle__phase__in=PUBLIC_PHASES)
-    year = qs.order_by("-cycle__year").values_list("cycle__year", flat=True).first()
-    if year is None:
+    """(year, [(stars, orgs)], average score) of the latest year with *published* star ratings
+    in the subtree (published results are visible to the whole subtree, so no per-user
+    filtering), from the subtree rollup."""
+    figures = subtree_figures(orgs=[org], metric="stars").get(org.pk, {})
+    years = sorted({int(k) for k, _b in figures}, reverse=True)
+    if not years:
         return None, [], None
-    qs = qs.filter(cycle__year=year)
-    counts = dict(qs.values_list("stars").annotate(n=Count("pk")).values_list("stars", "n"))
-    avg = qs.aggregate(a=Avg("score"))["a"]
+    year = str(years[0])
+    counts = {int(b): n for (k, b), (n, _t) in figures.items() if k == year and b.isdigit()}
+    scored, total = figures.get((year, "scored"), (0, 0))
     return (
-        year,
+        years[0],
         [(s, counts.get(s, 0)) for s in range(5, 0, -1)],
-        round(float(avg), 1) if avg is not None else None,
+        round(float(total) / scored, 1) if scored else None,
     )
 
 
+def weak_counts(*, org: Org) -> dict[str, int]:
+    """软弱涣散 designations in the subtree per state (all years), from the subtree rollup."""
+    figures = subtree_figures(orgs=[org], metric="weak").get(org.pk, {})
+    out: dict[str, int] = defaultdict(int)
+    for (_k, state), (n, _t) in figures.items():
+        out[state] += n
+    return dict(out)
+
+
 def weak_orgs(*, org: Org, limit: int = 50) -> list[tuple]:
+    """The 软弱涣散 designations of the subtree (a few per cent of the orgs at most); only read
+    when the rollup says there are any."""
     from apps.assessments.models import WeakOrg
 
+    if not weak_counts(org=org):
+        return []
     qs = (
         WeakOrg.objects.filter(org__path__startswith=org.path)
         .select_related("org")
@@ -369,3 +398,105 @@ def weak_orgs(*, org: Org, limit: int = 50) -> list[tuple]:
         (w.org.name, w.year, w.get_state_display(), "；".join(map(str, w.reasons))[:80])
         for w in qs[:limit]
     ]
+
+
+def study_rows(*, orgs: list[Org], year: int) -> dict[int, dict[str, float | int | None]]:
+    """Study-hour attainment (DOMAIN §5) of `year` per org subtree: members, met, leaders,
+    leaders met, hours, rates."""
+    figures = subtree_figures(orgs=orgs, metric="study", key=str(year))
+    out = {}
+    for org in orgs:
+        f = figures.get(org.pk, {})
+        members, hours = f.get((str(year), "members"), (0, Decimal(0)))
+        met = f.get((str(year), "met"), (0, 0))[0]
+        leaders = f.get((str(year), "leaders"), (0, 0))[0]
+        leaders_met = f.get((str(year), "leaders_met"), (0, 0))[0]
+        out[org.pk] = {
+            "members": members,
+            "met": met,
+            "rate": round(100 * met / members, 1) if members else None,
+            "leaders": leaders,
+            "leaders_met": leaders_met,
+            "leaders_rate": round(100 * leaders_met / leaders, 1) if leaders else None,
+            "hours_avg": round(float(hours) / members, 1) if members else None,
+        }
+    return out
+
+
+def score_rows(*, org: Org, kids: list[Org]) -> tuple[int | None, list[dict]]:
+    """Assessment results of the latest year with published scores in the subtree: per org
+    (the org, then each child) its own scorecard's final score and grade (a handful of rows)
+    and its subtree's scored count and average (rollup)."""
+    from apps.assessments.models import Assessment, TemplateKind
+    from apps.assessments.selectors import PUBLIC_PHASES
+
+    orgs = [org, *kids]
+    figures = subtree_figures(orgs=orgs, metric="score")
+    years = sorted({int(k) for k, _b in figures.get(org.pk, {})}, reverse=True)
+    if not years:
+        return None, []
+    year = years[0]
+    own = {
+        a.org_id: a
+        for a in Assessment.objects.filter(
+            org__in=[o.pk for o in orgs],
+            kind=TemplateKind.BRANCH,
+            cycle__year=year,
+            cycle__phase__in=PUBLIC_PHASES,
+        ).order_by("org_id", "cycle__org__depth")  # the nearest cycle last: it wins
+    }
+    out = []
+    for o in orgs:
+        scored, total = figures.get(o.pk, {}).get((str(year), "final"), (0, 0))
+        grades = {
+            b.split(":", 1)[1]: n
+            for (k, b), (n, _t) in figures.get(o.pk, {}).items()
+            if k == str(year) and b.startswith("grade:")
+        }
+        a = own.get(o.pk)
+        out.append(
+            {
+                "org": o,
+                "score": a.final_score if a else None,
+                "grade": a.get_grade_display() if a and a.grade else "",
+                "scored": scored,
+                "average": round(float(total) / scored, 1) if scored else None,
+                "grades": grades,
+            }
+        )
+    return year, out
+
+
+def record_counts(*, org_ids: list[int], period: Period) -> dict[int, dict[str, int]]:
+    """Returned and flagged meeting records of the quarter per org subtree: {org id: {"returned"
+    or flag code: records}} from the subtree rollup."""
+    from apps.dashboards.models import OrgSubtreeStat
+
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for org_id, bucket, n in OrgSubtreeStat.objects.filter(
+        org__in=org_ids, metric="records", key=period.key
+    ).values_list("org_id", "bucket", "count"):
+        out[org_id][bucket] = n
+    return dict(out)
+
+
+def records_for(*, org: Org, period: Period, limit: int = 30) -> list:
+    """The newest returned or flagged records of the subtree in the quarter (the rollup's list)."""
+    from apps.dashboards.models import RecordAttention
+
+    return list(
+        RecordAttention.objects.filter(period_key=period.key, path__startswith=org.path).order_by(
+            "-starts_at", "-meeting_id"
+        )[:limit]
+    )
+
+
+def overdue_for(*, org: Org, period: Period, limit: int = 20) -> list:
+    """The first red branches of the subtree by path, with what they missed (the rollup's list)."""
+    from apps.dashboards.models import OverdueBranch
+
+    return list(
+        OverdueBranch.objects.filter(period_key=period.key, path__startswith=org.path).order_by(
+            "path"
+        )[:limit]
+    )

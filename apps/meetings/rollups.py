@@ -367,13 +367,17 @@ def evaluate_branch(
     exemptions: set[tuple[int, str, str]],
     today: dt.date,
     due_soon_days: int,
+    partial: bool | None = None,
 ) -> list[RequirementResult]:
     """Evaluate every applicable requirement for one branch in `window`.
-    `stats` maps (org_id, period_key, kind) -> (meeting_count, month_mask)."""
+    `stats` maps (org_id, period_key, kind) -> (meeting_count, month_mask). `partial` is the
+    rule meetings.exempt_partial_periods (read here when not given; pass it when evaluating
+    many branches)."""
     from apps.core.rules import rule_value
     from apps.meetings import rules
 
-    partial = bool(rule_value("meetings.exempt_partial_periods"))
+    if partial is None:
+        partial = bool(rule_value("meetings.exempt_partial_periods"))
     results = []
     for req in requirements:
         if not _applies(req, branch):

@@ -797,11 +797,11 @@ def compliance_history(org: Org, periods: list[Period]) -> dict[str, SubtreeRow]
 
 
 def overdue_branches(
-    org: Org, period: Period, *, limit: int = 30, today: dt.date | None = None
+    org: Org, period: Period, *, limit: int | None = 30, today: dt.date | None = None
 ) -> tuple[list[BranchCompliance], int]:
-    """The red branches of the subtree (from the tree rollup), first `limit` by path, each with
-    only its overdue requirements, evaluated in one batch (the same rules as
-    compliance_for_branch); and how many red branches there are in all."""
+    """The red branches of the subtree (from the tree rollup), first `limit` by path (all with
+    None: batch use), each with only its overdue requirements, evaluated in one batch (the same
+    rules as compliance_for_branch); and how many red branches there are in all."""
     _ensure_org_stats(period)
     today = today or local_today()
     red = OrgPeriodStat.objects.filter(
@@ -809,7 +809,7 @@ def overdue_branches(
     )
     total_row = OrgPeriodStat.objects.filter(period_key=period.key, org=org).first()
     total = total_row.red if total_row else 0
-    ids = list(red.order_by("path").values_list("org_id", flat=True)[:limit])
+    ids = list(red.order_by("path").values_list("org_id", flat=True)[: limit or None])
     if not ids:
         return [], total
     requirements = rollups.active_requirements()
@@ -828,6 +828,7 @@ def overdue_branches(
     }
     branches = {b.pk: b for b in Org.objects.filter(pk__in=ids)}
     due_soon = int(rule_value("meetings.due_soon_days"))
+    partial = bool(rule_value("meetings.exempt_partial_periods"))
     out = []
     for info in sorted(infos, key=lambda i: i.path):
         results = rollups.evaluate_branch(
@@ -838,6 +839,7 @@ def overdue_branches(
             exemptions=exemptions,
             today=today,
             due_soon_days=due_soon,
+            partial=partial,
         )
         statuses = [r.status for r in results]
         t = totals.get(info.id)
@@ -857,64 +859,21 @@ def overdue_branches(
     return out, total
 
 
-def records_for_attention(org: Org, period: Period, *, limit: int = 30) -> list[Meeting]:
-    """Meeting records of the subtree in `period` that were returned (退回) or carry a 纸上党建
-    flag, newest first, with their flags; cancelled and planned meetings are left out."""
-    in_period = Q(
-        branch__path__startswith=org.path,
-        starts_at__gte=period.start_at,
-        starts_at__lt=period.end_at,
-    )
-    returned = Meeting.objects.filter(in_period, state=MeetingState.RETURNED).values("pk")
+def attention_records(period: Period) -> QuerySet[Meeting]:
+    """Every meeting record of `period` (whole tree) that was returned (退回) or carries a 纸上
+    党建 flag, with its branch and flags; cancelled and planned meetings are left out. Batch use
+    (the dashboards' rollup of returned and flagged records), not per request."""
     flagged = (
         MeetingFlag.objects.filter(
-            meeting__branch__path__startswith=org.path,
-            meeting__starts_at__gte=period.start_at,
-            meeting__starts_at__lt=period.end_at,
+            meeting__starts_at__gte=period.start_at, meeting__starts_at__lt=period.end_at
         )
         .exclude(meeting__state__in=[MeetingState.CANCELLED, MeetingState.PLANNED])
         .values("meeting_id")
     )
-    return list(
-        Meeting.objects.filter(Q(pk__in=returned) | Q(pk__in=flagged))
+    return (
+        Meeting.objects.filter(starts_at__gte=period.start_at, starts_at__lt=period.end_at)
+        .filter(Q(state=MeetingState.RETURNED) | Q(pk__in=flagged))
         .select_related("branch")
         .prefetch_related("flags")
-        .order_by("-starts_at", "-id")[:limit]
+        .order_by("starts_at", "id")
     )
-
-
-def attention_counts(org: Org, period: Period) -> dict[str, dict[str, int]]:
-    """Per direct child path (and "" for the org itself): returned records and flagged records
-    (per flag code) of the quarter. Two grouped queries over the quarter's returned/flagged
-    rows of the subtree (a few per cent of the meetings)."""
-    cut = len(org.path) + Org.steplen
-    base = Q(
-        branch__path__startswith=org.path,
-        starts_at__gte=period.start_at,
-        starts_at__lt=period.end_at,
-    )
-    from django.db.models.functions import Substr
-
-    out: dict[str, dict[str, int]] = {}
-    for child, n in (
-        Meeting.objects.filter(base, state=MeetingState.RETURNED)
-        .annotate(child=Substr("branch__path", 1, cut))
-        .values("child")
-        .annotate(n=Count("id"))
-        .values_list("child", "n")
-    ):
-        out.setdefault(child, {})["returned"] = n
-    for child, code, n in (
-        MeetingFlag.objects.filter(
-            meeting__branch__path__startswith=org.path,
-            meeting__starts_at__gte=period.start_at,
-            meeting__starts_at__lt=period.end_at,
-        )
-        .exclude(meeting__state__in=[MeetingState.CANCELLED, MeetingState.PLANNED])
-        .annotate(child=Substr("meeting__branch__path", 1, cut))
-        .values("child", "code")
-        .annotate(n=Count("meeting_id", distinct=True))
-        .values_list("child", "code", "n")
-    ):
-        out.setdefault(child, {})[code] = n
-    return out

@@ -12,7 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.periods import Period, PeriodKind
-from apps.dashboards.services import member_stats_refresh
+from apps.dashboards.services import (
+    dues_stats_refresh,
+    member_stats_refresh,
+    subtree_stats_refresh,
+)
 from apps.reports import services
 from apps.reports.models import BatchTrigger, JobState, ReportBatch, ReportJob
 
@@ -24,6 +28,8 @@ def seed(ctx) -> None:
     last = Period.containing(PeriodKind.QUARTER, ctx.today).previous()
     member_stats_refresh(as_of=last.end)
     member_stats_refresh(as_of=ctx.today)
+    dues_stats_refresh(today=ctx.today)
+    subtree_stats_refresh(today=ctx.today)
     batch = ReportBatch.objects.create(
         root=county, year=last.year, quarter=last.index, trigger=BatchTrigger.SCHEDULED
     )

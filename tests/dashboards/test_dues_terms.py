@@ -9,7 +9,7 @@ import pytest
 
 from apps.core.periods import Period
 from apps.dashboards.sections import context_for, sections_for
-from apps.dashboards.services import dues_stats_refresh
+from apps.dashboards.services import dues_stats_refresh, subtree_stats_refresh
 from apps.members.models import DuesBranchMonth
 from apps.organizations.models import Term
 
@@ -65,9 +65,14 @@ def test_terms_due_within_six_months_boundary(tree):
     term(tree.branch_a, dt.date(2027, 4, 10))  # exactly six months ahead: listed
     term(tree.branch_b, dt.date(2027, 4, 11))  # one day more: not listed
     term(tree.branch_c, dt.date(2026, 9, 30))  # already over: 逾期未换届
-    rows = _sections(tree.county)["terms"].rows
+    subtree_stats_refresh(today=TODAY)
+    county = _sections(tree.county)["terms"]
+    rows = county.rows
     assert [r[0] for r in rows] == [tree.branch_c.name, tree.branch_a.name]
     assert rows[0][3] == "逾期未换届" and rows[1][3] == "即将到期"
+    assert county.note.startswith("共2个（逾期1个）")
+    assert [r[0] for r in _sections(tree.town_a)["terms"].rows] == [tree.branch_a.name]
+    subtree_stats_refresh(today=dt.date(2026, 10, 9))  # the day before: branch_a not yet due
     assert "terms" not in _sections(tree.town_a, today=dt.date(2026, 10, 9))
 
 
@@ -96,6 +101,7 @@ def test_star_distribution_counts_only_published_results_and_weak_orgs_listed(tr
             cycle=draft, org=org, score=50, stars=1, by_score=1
         )  # not public yet
     WeakOrg.objects.create(org=tree.branch_b, year=2025, reasons=["不按期开展三会一课"])
+    subtree_stats_refresh(today=TODAY)
     county = _sections(tree.county)
     assert county["stars"].title == "2025年度评星定级"
     assert county["stars"].rows == [["5星", 1], ["4星", 2], ["3星", 0], ["2星", 0], ["1星", 0]]

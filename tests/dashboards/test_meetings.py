@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from apps.accounts.models import Role
 from apps.core.periods import Period, PeriodKind, local_date
 from apps.dashboards.sections import context_for, sections_for
+from apps.dashboards.services import subtree_stats_refresh
 from apps.meetings import rollups, services
 from apps.meetings.models import (
     COUNTED_STATES,
@@ -88,6 +89,7 @@ def held(tree, users, settings, tmp_path):
     services.meeting_return(actor=users.staff, meeting=counted[0], comment="记录过于简单")
     rollups.org_stats_refresh(Q3, today=TODAY)
     rollups.org_stats_refresh(Period.quarter(2026, 2), today=TODAY)
+    subtree_stats_refresh(today=TODAY)  # the beat job: returned and flagged records
     return tree
 
 

@@ -11,7 +11,12 @@ import random
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.dashboards.services import dues_stats_refresh, member_stats_check, member_stats_refresh
+from apps.dashboards.services import (
+    dues_stats_refresh,
+    member_stats_check,
+    member_stats_refresh,
+    subtree_stats_refresh,
+)
 from apps.organizations.models import Org
 
 
@@ -39,6 +44,7 @@ class Command(BaseCommand):
                 f"member_stats as of {result.as_of}: {result.rows} rows in {result.seconds:.2f}s"
             )
             self.stdout.write(f"dues_stats: {dues_stats_refresh(today=as_of)} rows")
+            self.stdout.write(f"subtree_stats: {subtree_stats_refresh(today=as_of)} rows")
             return
         roots = list(Org.objects.filter(depth=1))
         ids = list(Org.objects.values_list("pk", flat=True))

@@ -17,7 +17,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from apps.dashboards import scale
-from apps.dashboards.services import dues_stats_refresh, member_stats_refresh
+from apps.dashboards.services import (
+    dues_stats_refresh,
+    member_stats_refresh,
+    subtree_stats_refresh,
+)
 
 
 class Command(BaseCommand):
@@ -60,9 +64,12 @@ class Command(BaseCommand):
             cursor.execute("ANALYZE")
         result = member_stats_refresh()
         log(f"  member rollup: {result.rows:,} rows in {result.seconds:.1f}s")
-        log(f"  dues and attention rollups: {dues_stats_refresh():,} dues rows")
+        log(f"  dues rollup: {dues_stats_refresh():,} rows")
         if not no_meetings:
             scale.build_meeting_rollups(log=log)
+        started_subtree = time.monotonic()
+        rows = subtree_stats_refresh(quarters=None if no_meetings else scale.generated_quarters())
+        log(f"  subtree rollup: {rows:,} rows in {time.monotonic() - started_subtree:.1f}s")
         log(self.style.SUCCESS(f"{tier} ready in {time.monotonic() - started:.0f}s"))
         for username, password, org in signins:
             log(f"  sign-in {username} / {password}  ({org})")
