@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.urls import reverse
@@ -64,6 +65,35 @@ class Section:
     def linked_rows(self) -> list[tuple[str | None, list[Any]]]:
         links = self.links or [None] * len(self.rows)
         return list(zip(links, self.rows, strict=False))
+
+    @property
+    def wide(self) -> bool:
+        """Tables with many columns take the page's whole width."""
+        return self.code == "children" or not self.chart or len(self.columns) > 4
+
+    def numeric_columns(self) -> list[bool]:
+        """Per column: every value is a number or empty (right-aligned, never wrapped)."""
+        return [
+            all(
+                r[i] is None or isinstance(r[i], (int, float, Decimal))
+                for r in self.rows
+                if i < len(r)
+            )
+            for i in range(len(self.columns))
+        ]
+
+    def header(self) -> list[tuple[str, bool]]:
+        return list(zip(self.columns, self.numeric_columns(), strict=False))
+
+    def table_rows(self) -> list[tuple[str | None, list[tuple[Any, bool]]]]:
+        numeric = self.numeric_columns()
+        return [
+            (
+                link,
+                [(cell, numeric[i] if i < len(numeric) else False) for i, cell in enumerate(row)],
+            )
+            for link, row in self.linked_rows()
+        ]
 
     def as_dict(self) -> dict:
         return {

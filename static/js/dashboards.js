@@ -31,7 +31,10 @@
                      axisLabel: { interval: 0, width: crowded ? 110 : width, overflow: crowded ? "truncate" : "break",
                                   lineHeight: 13, hideOverlap: false } };
     var value = { type: "value", minInterval: 1 };
-    base.grid = { left: 8, right: 24, top: spec.series.length > 1 ? 32 : 12, bottom: 8, containLabel: true };
+    // Room for the value labels drawn right of (or above) the bars, so they are not clipped.
+    var labelled = spec.type !== "stack";
+    base.grid = { left: 8, right: horizontal && labelled ? 48 : 24,
+                  top: spec.series.length > 1 ? 32 : (labelled && !horizontal ? 24 : 12), bottom: 8, containLabel: true };
     if (spec.series.length > 1) base.legend = { top: 0, type: "scroll" };
     base.xAxis = horizontal ? value : category;
     base.yAxis = horizontal ? Object.assign({}, category, { inverse: true }) : value;
