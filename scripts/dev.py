@@ -1266,9 +1266,12 @@ def cmd_run(_args: list[str]) -> int:
         if seed.wait() != 0:
             if stop.is_set():
                 return 130
-            warn(
-                "'manage.py seed_demo --if-empty --seed 1' failed (see above); "
-                "starting without demo data"
+            # The seed is one transaction: the database is still empty, and a platform without
+            # the demo county (no sign-ins) is no use to someone trying it out. Stop loudly.
+            raise Fatal(
+                "loading the demo county failed (manage.py seed_demo --if-empty --seed 1; its "
+                "error is above). Nothing was started and nothing was saved; run 'make run' "
+                "again once it is fixed."
             )
         signins = signins_part(seed_output)
         if signins:
