@@ -111,6 +111,7 @@ class MemberList(generics.ListAPIView):
             OpenApiParameter("q", str),
             OpenApiParameter("status", str),
             OpenApiParameter("occupation", str),
+            OpenApiParameter("management_status", str),
             OpenApiParameter("org", int),
         ]
     )
@@ -127,6 +128,7 @@ class MemberList(generics.ListAPIView):
             q=p.get("q", ""),
             status=p.get("status", ""),
             occupation=p.get("occupation", ""),
+            management_status=p.get("management_status", ""),
         )
 
     @extend_schema(request=MemberWriteSerializer, responses={201: MemberSerializer})

@@ -52,6 +52,9 @@ class SearchForm(BootstrapForm):
     occupation = forms.ChoiceField(
         label="人员类别", required=False, choices=[("", "全部类别"), *Occupation.choices]
     )
+    management_status = forms.ChoiceField(
+        label="管理状态", required=False, choices=[("", "全部管理状态"), *ManagementStatus.choices]
+    )
     org = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 

@@ -45,6 +45,7 @@ def member_search(
     q: str = "",
     status: str = "",
     occupation: str = "",
+    management_status: str = "",
     include_all: bool = False,
 ) -> QuerySet[Member]:
     """Name prefix, ID-number suffix (≤4 characters; 18 characters = exact match via the keyed
@@ -61,6 +62,8 @@ def member_search(
         qs = qs.filter(status=status)
     if occupation:
         qs = qs.filter(occupation=occupation)
+    if management_status:
+        qs = qs.filter(management_status=management_status)
     q = (q or "").strip()
     if q:
         text = normalize(q)

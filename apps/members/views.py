@@ -88,6 +88,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
         q=data.get("q", ""),
         status=data.get("status", ""),
         occupation=data.get("occupation", ""),
+        management_status=data.get("management_status", ""),
     )
     count, capped = selectors.capped_count(qs)
     page_number = (

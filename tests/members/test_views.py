@@ -298,3 +298,24 @@ def test_step_page_shows_only_what_the_step_needs_and_keeps_dates_after_an_error
     page = r.content.decode()
     assert 'value="2026-03-02"' in page
     assert not a.steps.filter(step=11).exists()
+
+
+def test_list_filters_by_management_status_page_and_api(tree, users, client_for, api_for):
+    from apps.members.models import ManagementStatus
+    from tests.factories import MemberFactory
+
+    away = MemberFactory(
+        branch=tree.branch_a, name="外出党员", management_status=ManagementStatus.MOBILE_OUT
+    )
+    MemberFactory(
+        branch=tree.branch_a, name="在家党员", management_status=ManagementStatus.EMPLOYED
+    )
+    MemberFactory(
+        branch=tree.branch_c, name="别村外出", management_status=ManagementStatus.MOBILE_OUT
+    )
+    page = (
+        client_for(users.secretary).get("/members/?management_status=mobile_out").content.decode()
+    )
+    assert "外出党员" in page and "在家党员" not in page and "别村外出" not in page
+    rows = api_for(users.secretary).get("/api/v1/members/?management_status=mobile_out").json()
+    assert [r["id"] for r in rows["results"]] == [away.pk]
