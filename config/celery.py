@@ -41,6 +41,9 @@ beat("notifications.sweep", "apps.notifications.tasks.sweep", 300.0)
 # the meetings rollups.
 beat("notifications.compliance", "apps.notifications.tasks.sweep_compliance", crontab(minute=7))
 # --- assessments ---
+# Nightly: recompute the automatic scores of open cycles (stores only what changed) and the
+# 软弱涣散 candidate screening per tree root (replaces the stored list); after the members sweep.
+beat("assessments-nightly", "assessments.nightly_sweep", crontab(hour=2, minute=40))
 # --- reports ---
 # Dashboard member rollup: every 15 minutes (one INSERT … SELECT, see docs/architecture.md).
 beat("dashboards-refresh-member-stats", "dashboards.refresh_member_stats", crontab(minute="*/15"))

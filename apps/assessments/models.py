@@ -295,6 +295,8 @@ class Computation(models.Model):
     total = models.DecimalField("自动评分得分", max_digits=6, decimal_places=2)
     auto_max = models.DecimalField("自动评分满分", max_digits=6, decimal_places=2, default=0)
     vetoed = models.BooleanField(default=False)
+    # set by the nightly recomputation when it found the same values and points again
+    unchanged_through = models.DateField("复核无变化至", null=True, blank=True)
 
     class Meta:
         verbose_name = "自动评分计算"
@@ -604,3 +606,20 @@ class WeakOrgProgress(BaseModel):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class WeakCandidate(models.Model):
+    """A branch found by the nightly 软弱涣散 screening (selectors.weak_screen): its reasons and
+    the records behind them. Rewritten whole per subtree by `weak_screening_refresh`."""
+
+    org = models.OneToOneField(
+        "organizations.Org", verbose_name="党组织", on_delete=models.CASCADE, related_name="+"
+    )
+    screened_on = models.DateField("筛查日期")
+    reasons = models.JSONField("情形", default=list)
+    details = models.JSONField("依据记录", default=list)
+
+    class Meta:
+        verbose_name = "软弱涣散排查候选"
+        verbose_name_plural = "软弱涣散排查候选"
+        ordering = ["org__path"]

@@ -334,12 +334,41 @@ class Candidate:
 def weak_org_candidates(user, root: Org, *, cutoff: dt.date | None = None) -> list[Candidate]:
     """Branches in `root`'s subtree (and the user's scope) that meet a 软弱涣散 screening rule,
     from data as of `cutoff`; a fixed number of queries whatever the subtree size."""
-    from apps.assessments.models import Assessment as A
-
-    cutoff = cutoff or local_today()
     branches = list(
         scoped(Org.objects.subtree_of(root).active().branches(), user, path_field="path")
     )
+    return weak_screen(branches, cutoff=cutoff or local_today())
+
+
+def weak_candidates_stored(user, root: Org) -> tuple[list[Candidate], dt.date | None]:
+    """The nightly screening's candidates in `root`'s subtree that the user can see, and the
+    day they were screened (None when the subtree has not been screened yet)."""
+    from apps.assessments.models import WeakCandidate
+
+    rows = list(
+        scoped(
+            WeakCandidate.objects.filter(org__path__startswith=root.path).select_related("org"),
+            user,
+            path_field="org__path",
+        ).order_by("org__path")
+    )
+    designated = set(
+        WeakOrg.objects.filter(
+            org_id__in=[r.org_id for r in rows], year=local_today().year
+        ).values_list("org_id", flat=True)
+    )
+    out = [
+        Candidate(r.org, list(r.reasons), list(r.details), designated=r.org_id in designated)
+        for r in rows
+    ]
+    out.sort(key=lambda c: (-len(c.reasons), c.org.path))
+    return out, min((r.screened_on for r in rows), default=None)
+
+
+def weak_screen(branches: list[Org], *, cutoff: dt.date) -> list[Candidate]:
+    """The 软弱涣散 screening rules over `branches` (already scoped by the caller) as of `cutoff`."""
+    from apps.assessments.models import Assessment as A
+
     if not branches:
         return []
     year_ref = type("Y", (), {"year": cutoff.year, "pk": None})()

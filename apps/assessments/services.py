@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -366,11 +366,48 @@ def commitment_add(*, actor, cycle: Cycle, org: Org, kind: str, content: str) ->
 # --- computations -------------------------------------------------------------------------
 
 
-def _compute(*, actor, assessments: list[Assessment], cutoff: dt.date) -> list[Computation]:
+def _fingerprint(total, vetoed, items) -> tuple:
+    """What a computation found, without its dates (explanations and detail rows name the
+    cut-off): the total, the veto, and each indicator's value, points and availability."""
+    return (
+        scoring.q2(total),
+        bool(vetoed),
+        tuple(
+            sorted(
+                (
+                    i.indicator_id,
+                    None if i.value is None else Decimal(i.value).normalize(),
+                    None if i.points is None else scoring.q2(i.points),
+                    i.available,
+                )
+                for i in items
+            )
+        ),
+    )
+
+
+def _latest_computations(assessments: list[Assessment]) -> dict[int, Computation]:
+    latest = (
+        Computation.objects.filter(assessment__in=assessments)
+        .order_by("assessment_id", "-computed_at", "-id")
+        .distinct("assessment_id")
+        .prefetch_related("items")
+    )
+    return {c.assessment_id: c for c in latest}
+
+
+def _compute(
+    *, actor, assessments: list[Assessment], cutoff: dt.date, only_changed: bool = False
+) -> list[Computation]:
     """Run every source bound to the assessments' templates as of `cutoff`, in batches per
-    template and source (a fixed number of queries per source), and store new Computations."""
+    template and source (a fixed number of queries per source), and store new Computations.
+    `only_changed`: store a computation only where it differs from the assessment's latest one
+    (the nightly job: running it twice stores nothing the second time)."""
     if not assessments:
         return []
+    cycles: dict[int, Cycle] = {}
+    for a in assessments:  # one cycle object per cycle: sources share their batch facts on it
+        a.cycle = cycles.setdefault(a.cycle_id, a.cycle)
     by_template: dict[int, list[Assessment]] = {}
     for a in assessments:
         by_template.setdefault(a.template_id, []).append(a)
@@ -429,6 +466,20 @@ def _compute(*, actor, assessments: list[Assessment], cutoff: dt.date) -> list[C
                 vetoed=vetoed,
             )
             computations.append((comp, list(per_indicator.values())))
+    if only_changed:
+        latest = _latest_computations(assessments)
+        changed, same = [], []
+        for comp, rows in computations:
+            old = latest.get(comp.assessment.pk)
+            if old is not None and _fingerprint(
+                old.total, old.vetoed, old.items.all()
+            ) == _fingerprint(comp.total, comp.vetoed, rows):
+                same.append(old.pk)
+            else:
+                changed.append((comp, rows))
+        computations = changed
+        # the latest computation still holds as of this cut-off: say so, store nothing new
+        Computation.objects.filter(pk__in=same).update(unchanged_through=cutoff)
     Computation.objects.bulk_create([c for c, _ in computations])
     for comp, rows in computations:
         for row in rows:
@@ -458,6 +509,39 @@ def cycle_compute(*, actor, cycle: Cycle, cutoff: dt.date | None = None) -> int:
         verb="cycle_compute",
         changes={"cutoff": [None, cutoff], "assessments": [None, len(done)]},
     )
+    return len(done)
+
+
+# Phases whose automatic scores the nightly job keeps current (not yet published).
+SCHEDULED_PHASES = (CyclePhase.MIDTERM, CyclePhase.SELF_ASSESSMENT, CyclePhase.REVIEW)
+
+
+@transaction.atomic
+def cycle_compute_scheduled(*, cycle: Cycle) -> int:
+    """The nightly recomputation (beat `assessments-nightly`): every scorecard of an open cycle
+    not yet reviewed, as of today (capped at the cycle's year end). A new computation is stored
+    only where something changed, so running it twice is harmless; scorecards already reviewed
+    keep the computation their final score rests on. Returns the computations stored."""
+    cycle = Cycle.objects.select_for_update().select_related("org").get(pk=cycle.pk)
+    if cycle.phase not in SCHEDULED_PHASES:
+        return 0
+    assessments = list(
+        cycle.assessments.exclude(state=AssessmentState.REVIEWED).select_related(
+            "org", "template", "cycle"
+        )
+    )
+    done = _compute(
+        actor=None, assessments=assessments, cutoff=default_cutoff(cycle), only_changed=True
+    )
+    if done:
+        audit_log(
+            actor=None,
+            action=AuditAction.UPDATE,
+            obj=cycle,
+            org=cycle.org,
+            verb="cycle_compute_scheduled",
+            changes={"cutoff": [None, default_cutoff(cycle)], "assessments": [None, len(done)]},
+        )
     return len(done)
 
 
@@ -1256,3 +1340,39 @@ def weak_org_close(*, actor, weak_org: WeakOrg, review: str) -> WeakOrg:
         changes={"state": ["rectifying", "closed"]},
     )
     return weak_org
+
+
+@transaction.atomic
+def weak_screening_refresh(*, root: Org, actor=None, cutoff: dt.date | None = None) -> int:
+    """Screen every active branch in `root`'s subtree (the nightly job, or a superior's
+    "重新筛查") and replace the subtree's stored candidates in one transaction; idempotent.
+    Returns the number of candidates."""
+    from apps.assessments.models import WeakCandidate
+    from apps.assessments.selectors import weak_screen
+
+    if actor is not None:
+        require(actor, "superior", root)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"assessments.weak:{root.path}"]
+        )
+    cutoff = cutoff or local_today()
+    branches = list(Org.objects.subtree_of(root).active().branches())
+    found = weak_screen(branches, cutoff=cutoff)
+    WeakCandidate.objects.filter(org__path__startswith=root.path).delete()
+    WeakCandidate.objects.bulk_create(
+        [
+            WeakCandidate(org=c.org, screened_on=cutoff, reasons=c.reasons, details=c.details)
+            for c in found
+        ]
+    )
+    if actor is not None:
+        audit_log(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=root,
+            org=root,
+            verb="weak_screening_refresh",
+            changes={"candidates": [None, len(found)]},
+        )
+    return len(found)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("stars/<int:pk>/change/", views.star_change, name="star_change"),
     path("weak/", views.weak_orgs, name="weak_orgs"),
     path("weak/designate/", views.weak_designate, name="weak_designate"),
+    path("weak/screen/", views.weak_screen, name="weak_screen"),
     path("weak/<int:pk>/", views.weak_org, name="weak_org"),
     path("weak/<int:pk>/<slug:action>/", views.weak_org_action, name="weak_org_action"),
     path("templates/<int:pk>/", views.template_detail, name="template"),

@@ -550,9 +550,13 @@ def weak_orgs(request: HttpRequest) -> HttpResponse:
         root = get_org_or_404(request.user, request.GET["org"])
     elif scope_of(request.user).has("superior"):
         root = selectors.default_root(request.user)
-    candidates = []
+    candidates, screened_on = [], None
     if root is not None and can(request.user, "superior", root):
-        candidates = selectors.weak_org_candidates(request.user, root)
+        # the nightly screening's list; a subtree never screened is screened now (not stored)
+        candidates, screened_on = selectors.weak_candidates_stored(request.user, root)
+        if screened_on is None:
+            candidates = selectors.weak_org_candidates(request.user, root)
+            screened_on = local_today()
         for c in candidates:
             c.rows = [d | {"url": record_url(d)} for d in c.details]
     return render(
@@ -561,9 +565,23 @@ def weak_orgs(request: HttpRequest) -> HttpResponse:
         {
             "root": root,
             "candidates": candidates,
+            "screened_on": screened_on,
             "designated": selectors.weak_orgs_visible_to(request.user),
             "year": local_today().year,
         },
+    )
+
+
+@login_required
+@require_POST
+def weak_screen(request: HttpRequest) -> HttpResponse:
+    """重新筛查: screen the subtree now and store the list (superior over the org)."""
+    root = get_org_or_404(request.user, request.POST.get("org") or 0)
+    return _act(
+        request,
+        f"{reverse('assessments:weak_orgs')}?org={root.pk}",
+        lambda: services.weak_screening_refresh(actor=request.user, root=root),
+        "已按当前数据重新筛查。",
     )
 
 
