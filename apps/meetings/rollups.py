@@ -563,7 +563,9 @@ def active_requirements():
 
 
 def org_stats_compute(window: Period, *, today: dt.date | None = None) -> list[OrgPeriodStat]:
-    """Layer 3 rows for every org for one quarter or year (not saved)."""
+    """Layer 3 rows for every org for one quarter or year (not saved), computed in Python with
+    `evaluate_branch`: the independent recomputation check_rollups compares the stored rows
+    (written by ORG_STATS_SQL) against."""
     from apps.core.rules import rule_value
     from apps.meetings import rules
     from apps.organizations.models import Org
@@ -658,9 +660,180 @@ def org_stats_compute(window: Period, *, today: dt.date | None = None) -> list[O
     return rows
 
 
+# Layer 3 as one set-based statement (performance.md §3 "tree rollup"). The same rules as
+# `evaluate_branch` (which serves single branches and is the independent recomputation that
+# check_rollups compares against): each applicable requirement × sub-period × org (the branch,
+# or each party group) gets a severity — 0 met, 1 exempt, 2 pending, 3 due soon, 4 overdue —
+# combined per requirement (worst; all-exempt stays exempt), per branch (state, compliant,
+# per-kind ok/meetings), then added to every ancestor by slicing the path.
+ORG_STATS_SQL = """
+WITH req AS (
+    SELECT * FROM jsonb_to_recordset(%(reqs)s::jsonb) AS x(
+        id int, kind text, min_count int, org_types text[], categories text[],
+        needs_committee bool, per_group bool)
+), sub AS (
+    SELECT * FROM jsonb_to_recordset(%(subs)s::jsonb) AS x(
+        req_id int, key text, starts date, ends date, year_key text, quarter_key text,
+        use_mask bool)
+), fc AS (
+    SELECT branch_id, count(*) AS n FROM members_member WHERE status = 'full' GROUP BY branch_id
+), b AS (
+    SELECT o.id, o.path, o.org_type, o.category, o.founded_on, o.abolished_on,
+           COALESCE(s.has_committee, COALESCE(fc.n, 0) >= %(threshold)s) AS has_committee
+    FROM organizations_org o
+    LEFT JOIN meetings_branchmeetingsetting s ON s.branch_id = o.id
+    LEFT JOIN fc ON fc.branch_id = o.id
+    WHERE o.org_type = ANY(%(branch_types)s)
+      AND (o.founded_on IS NULL OR o.founded_on <= %(w_end)s)
+      AND (o.abolished_on IS NULL OR o.abolished_on >= %(w_start)s)
+), grp AS (
+    SELECT g.parent_id AS branch_id, g.id AS org_id FROM organizations_org g
+    WHERE g.org_type = 'party_group' AND (g.abolished_on IS NULL OR g.abolished_on >= %(w_start)s)
+), app AS (
+    SELECT b.id AS branch_id, b.founded_on, b.abolished_on, r.id AS req_id, r.kind, r.min_count,
+           r.per_group
+    FROM b JOIN req r
+      ON (cardinality(r.org_types) = 0 OR b.org_type = ANY(r.org_types))
+     AND (cardinality(r.categories) = 0 OR b.category = ANY(r.categories))
+     AND (NOT r.needs_committee OR b.has_committee)
+     AND (NOT r.per_group OR EXISTS (SELECT 1 FROM grp WHERE grp.branch_id = b.id))
+), leaf AS (
+    SELECT a.branch_id, a.req_id, a.kind, a.min_count, s.starts, s.ends,
+           CASE WHEN s.use_mask THEN LEAST(COALESCE(st.meeting_count, 0), 1)
+                ELSE COALESCE(st.meeting_count, 0) END AS cnt,
+           (   (a.founded_on IS NOT NULL AND a.founded_on > s.ends)
+            OR (a.abolished_on IS NOT NULL AND a.abolished_on < s.starts)
+            OR (%(partial)s AND a.founded_on IS NOT NULL
+                AND s.starts < a.founded_on AND a.founded_on <= s.ends)
+            OR (%(partial)s AND a.abolished_on IS NOT NULL
+                AND s.starts <= a.abolished_on AND a.abolished_on <= s.ends)
+            OR EXISTS (SELECT 1 FROM meetings_exemption e
+                       WHERE e.branch_id = a.branch_id AND e.kind IN (a.kind, '')
+                         AND e.period_key IN (s.key, s.year_key, s.quarter_key))
+           ) AS exempt
+    FROM app a
+    JOIN sub s ON s.req_id = a.req_id
+    CROSS JOIN LATERAL (
+        SELECT a.branch_id AS org_id WHERE NOT a.per_group
+        UNION ALL
+        SELECT grp.org_id FROM grp WHERE a.per_group AND grp.branch_id = a.branch_id
+    ) o
+    LEFT JOIN meetings_branchperiodstat st
+      ON st.org_id = o.org_id AND st.period_key = s.key AND st.kind = a.kind
+), leaf_sev AS (
+    SELECT branch_id, req_id, kind, cnt,
+           CASE WHEN cnt >= min_count THEN 0
+                WHEN exempt THEN 1
+                WHEN ends < %(today)s THEN 4
+                WHEN starts > %(today)s THEN 2
+                WHEN ends - %(today)s < %(due_soon)s THEN 3
+                ELSE 2 END AS sev
+    FROM leaf
+), rr AS (
+    SELECT branch_id, req_id, kind, sum(cnt) AS cnt,
+           CASE WHEN max(sev) >= 2 THEN max(sev) WHEN min(sev) = 1 THEN 1 ELSE 0 END AS sev
+    FROM leaf_sev GROUP BY branch_id, req_id, kind
+), bk AS (
+    SELECT branch_id, kind, bool_and(sev <= 2) AS ok, max(cnt) AS meetings
+    FROM rr GROUP BY branch_id, kind
+), bs AS (
+    SELECT b.id, b.path, COALESCE(w.worst, 0) AS worst,
+           COALESCE(t.meeting_count, 0) AS meeting_count, COALESCE(t.expected, 0) AS expected,
+           COALESCE(t.present, 0) AS present, COALESCE(t.leave, 0) AS leave
+    FROM b
+    LEFT JOIN (SELECT branch_id, max(sev) AS worst FROM rr GROUP BY branch_id) w ON w.branch_id = b.id
+    LEFT JOIN meetings_branchperiodstat t
+      ON t.org_id = b.id AND t.period_key = %(window)s AND t.kind = 'all'
+), anc AS (
+    SELECT substr(bs.path, 1, %(steplen)s * i) AS apath, bs.*
+    FROM bs CROSS JOIN LATERAL generate_series(1, length(bs.path) / %(steplen)s) AS i
+), agg AS (
+    SELECT apath, count(*) AS branch_count, count(*) FILTER (WHERE worst <= 2) AS compliant,
+           count(*) FILTER (WHERE worst <= 2) AS green, count(*) FILTER (WHERE worst = 3) AS yellow,
+           count(*) FILTER (WHERE worst = 4) AS red, sum(meeting_count) AS meeting_count,
+           sum(expected) AS expected, sum(present) AS present, sum(leave) AS leave
+    FROM anc GROUP BY apath
+), kinds AS (
+    SELECT apath, jsonb_object_agg(kind, jsonb_build_object(
+               'applicable', applicable, 'ok', ok, 'meetings', meetings)) AS per_kind
+    FROM (SELECT anc.apath, bk.kind, count(*) AS applicable, count(*) FILTER (WHERE bk.ok) AS ok,
+                 sum(bk.meetings) AS meetings
+          FROM anc JOIN bk ON bk.branch_id = anc.id GROUP BY anc.apath, bk.kind) k
+    GROUP BY apath
+)
+INSERT INTO meetings_orgperiodstat (org_id, parent_id_copy, path, period_key, branch_count,
+    compliant_count, green, yellow, red, meeting_count, expected, present, leave, per_kind,
+    refreshed_at)
+SELECT o.id, o.parent_id, o.path, %(window)s, agg.branch_count, agg.compliant, agg.green,
+       agg.yellow, agg.red, agg.meeting_count, agg.expected, agg.present, agg.leave,
+       COALESCE(kinds.per_kind, '{}'::jsonb), %(now)s
+FROM agg
+JOIN organizations_org o ON o.path = agg.apath
+LEFT JOIN kinds ON kinds.apath = agg.apath
+"""
+
+
+def _org_stats_params(window: Period, today: dt.date) -> dict:
+    import json
+
+    from apps.core.rules import rule_value
+    from apps.meetings import rules
+    from apps.organizations.models import BRANCH_TYPES, Org
+
+    requirements = active_requirements()
+    reqs, subs = [], []
+    for req in requirements:
+        reqs.append(
+            {
+                "id": req.pk,
+                "kind": req.kind,
+                "min_count": req.min_count,
+                "org_types": list(req.org_types),
+                "categories": list(req.categories),
+                "needs_committee": req.needs_committee,
+                "per_group": req.per_party_group,
+            }
+        )
+        for sub in rules.sub_periods(req.period, window):
+            subs.append(
+                {
+                    "req_id": req.pk,
+                    "key": sub.key,
+                    "starts": sub.start.isoformat(),
+                    "ends": sub.end.isoformat(),
+                    "year_key": Period.containing(PeriodKind.YEAR, sub.start).key,
+                    "quarter_key": (
+                        Period.containing(PeriodKind.QUARTER, sub.start).key
+                        if sub.kind == PeriodKind.MONTH
+                        else sub.key
+                    ),
+                    # evaluate_branch reads these from the window row's month mask: 0 or 1
+                    "use_mask": sub.kind == PeriodKind.MONTH
+                    and req.min_count <= 1
+                    and sub.key != window.key,
+                }
+            )
+    return {
+        "reqs": json.dumps(reqs),
+        "subs": json.dumps(subs),
+        "threshold": int(rule_value("meetings.committee_threshold")),
+        "branch_types": sorted(str(t) for t in BRANCH_TYPES),
+        "w_start": window.start,
+        "w_end": window.end,
+        "partial": bool(rule_value("meetings.exempt_partial_periods")),
+        "today": today,
+        "due_soon": int(rule_value("meetings.due_soon_days")),
+        "window": window.key,
+        "steplen": Org.steplen,
+        "now": timezone.now(),
+    }
+
+
 @transaction.atomic
 def org_stats_refresh(window: Period, *, today: dt.date | None = None) -> int:
-    """Rebuild layer 3 for one quarter or year. Safe to run concurrently (advisory lock)."""
+    """Rebuild layer 3 for one quarter or year in one INSERT … SELECT (ORG_STATS_SQL). Safe to
+    run concurrently (advisory lock); readers never see a half-written period."""
+    today = today or local_today()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"meetings.org_stats:{window.key}"]
@@ -669,10 +842,11 @@ def org_stats_refresh(window: Period, *, today: dt.date | None = None) -> int:
         cursor.execute(
             f"DELETE FROM {RollupDirty._meta.db_table} WHERE period_key = %s", [window.key]
         )
-    rows = org_stats_compute(window, today=today)
-    OrgPeriodStat.objects.filter(period_key=window.key).delete()
-    OrgPeriodStat.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+        cursor.execute(
+            f"DELETE FROM {OrgPeriodStat._meta.db_table} WHERE period_key = %s", [window.key]
+        )
+        cursor.execute(ORG_STATS_SQL, _org_stats_params(window, today))
+        return cursor.rowcount
 
 
 def current_windows(today: dt.date | None = None) -> list[Period]:

@@ -230,3 +230,66 @@ def test_rollups_follow_an_org_move_and_merge(tree, users, roster_a):
         call_command("check_rollups")
         rollups.org_stats_refresh_due()
         call_command("check_rollups")
+
+
+@pytest.mark.parametrize(
+    "today",
+    [dt.date(2024, 2, 20), dt.date(2024, 3, 26), dt.date(2024, 3, 31), dt.date(2024, 4, 1)],
+)
+def test_set_based_tree_rollup_equals_python_evaluation(tree, users, roster_a, today):
+    """ORG_STATS_SQL (the refresh) and evaluate_branch (the check) agree on exemptions of a kind
+    and of all kinds, party groups, committee settings, branches founded or abolished inside the
+    period, due-soon and overdue days, for a quarter and its year."""
+    from apps.meetings.models import BranchMeetingSetting
+
+    late = make_org(tree.town_b, name="新村党支部", founded_on=dt.date(2024, 2, 10))
+    make_org(late, org_type=OrgType.PARTY_GROUP, name="新村党小组")
+    gone = make_org(tree.town_b, name="旧村党支部")
+    gone.abolished_on = dt.date(2024, 3, 2)
+    gone.save()
+    BranchMeetingSetting.objects.create(branch=tree.branch_b, has_committee=True)
+    with time_machine.travel(at(2024, 3, 20), tick=False):
+        hold(actor=users.secretary, branch=tree.branch_a, kinds=["theme_day"], when=at(2024, 1, 5))
+        hold(actor=users.secretary, branch=tree.branch_a, kinds=["theme_day"], when=at(2024, 1, 25))
+        hold(
+            actor=users.secretary,
+            branch=tree.branch_a,
+            kinds=["group_meeting"],
+            party_group=tree.group_a,
+            when=at(2024, 2, 6),
+        )
+        hold(
+            actor=users.secretary,
+            branch=tree.branch_a,
+            kinds=["general_meeting", "party_lecture"],
+            when=at(2024, 3, 6),
+        )
+        services.exemption_grant(
+            actor=users.staff,
+            branch=tree.branch_b,
+            period_key="2024-02",
+            kind="theme_day",
+            reason="x",
+        )
+        services.exemption_grant(
+            actor=users.staff, branch=tree.branch_b, period_key="2024-Q1", reason="全部类型"
+        )
+        services.exemption_grant(
+            actor=users.staff,
+            branch=tree.branch_c,
+            period_key="2024",
+            kind="party_lecture",
+            reason="y",
+        )
+    for window in (Period.quarter(2024, 1), Period.year_of(2024)):
+        rollups.org_stats_refresh(window, today=today)
+        want = {r.org_id: r for r in rollups.org_stats_compute(window, today=today)}
+        have = {r.org_id: r for r in OrgPeriodStat.objects.filter(period_key=window.key)}
+        assert set(want) == set(have)
+        fields = ["branch_count", "compliant_count", "green", "yellow", "red", "meeting_count"]
+        fields += ["expected", "present", "leave", "per_kind", "parent_id_copy", "path"]
+        for org_id, w in want.items():
+            h = have[org_id]
+            assert {f: getattr(h, f) for f in fields} == {f: getattr(w, f) for f in fields}, org_id
+    county = OrgPeriodStat.objects.get(period_key="2024-Q1", org=tree.county)
+    assert county.branch_count == 5  # 甲, 乙, 丙, 新村 and 旧村 (abolished inside the quarter)
