@@ -484,25 +484,83 @@ def compliance_for_subtree(org: Org, period: Period) -> SubtreeCompliance:
     )
 
 
-def overdue_requirements(org: Org, period: Period, *, limit: int = 200) -> list[BranchCompliance]:
-    """The branches of the subtree in the red state (from the tree rollup), each with its
-    requirement details."""
-    _ensure_org_stats(period)
-    red_ids = list(
-        OrgPeriodStat.objects.filter(
-            period_key=period.key, path__startswith=org.path, branch_count=1, red=1
-        )
-        .order_by("path")
-        .values_list("org_id", flat=True)[:limit]
+def compliance_for_branches(
+    branches: list[Org], period: Period, *, today: dt.date | None = None
+) -> list[BranchCompliance]:
+    """`compliance_for_branch` for many branches with a fixed number of queries (layer 2
+    rollup rows, exemptions, settings), in the order given."""
+    today = today or local_today()
+    if not branches:
+        return []
+    requirements = rollups.active_requirements()
+    ids = [b.pk for b in branches]
+    infos = {i.id: i for i in rollups.load_branches(window=period, branch_ids=ids)}
+    org_ids = [*ids, *(g for i in infos.values() for g in i.group_ids)]
+    stats = rollups.load_stats(
+        keys=rollups.needed_keys(requirements, period) | {period.key}, org_ids=org_ids
     )
-    branches = Org.objects.filter(pk__in=red_ids).order_by("path")
+    exemptions = rollups.load_exemptions(window=period, branch_ids=ids)
+    totals = {
+        t.org_id: t
+        for t in BranchPeriodStat.objects.filter(
+            org_id__in=ids, period_key=period.key, kind=ALL_KINDS
+        )
+    }
+    due_soon = int(rule_value("meetings.due_soon_days"))
     out = []
     for branch in branches:
-        if not branch.is_branch:
+        info = infos.get(branch.pk)
+        if info is None:  # founded after / abolished before the period
+            out.append(BranchCompliance(branch, period, rules.STATE_GREEN, [], True, 0, 0, 0, 0))
             continue
-        c = compliance_for_branch(branch, period)
+        results = rollups.evaluate_branch(
+            info,
+            requirements=requirements,
+            window=period,
+            stats=stats,
+            exemptions=exemptions,
+            today=today,
+            due_soon_days=due_soon,
+        )
+        statuses = [r.status for r in results]
+        total = totals.get(branch.pk)
+        out.append(
+            BranchCompliance(
+                branch=branch,
+                period=period,
+                state=rules.state_of(statuses),
+                results=results,
+                compliant=all(rules.is_ok(s) for s in statuses),
+                meeting_count=total.meeting_count if total else 0,
+                expected=total.expected if total else 0,
+                present=total.present if total else 0,
+                leave=total.leave if total else 0,
+            )
+        )
+    return out
+
+
+def overdue_requirements(org: Org, period: Period, *, limit: int = 200) -> list[BranchCompliance]:
+    """The branches of the subtree in the red state (from the tree rollup), each with its
+    overdue requirements (evaluated from the branch rollup in one batch)."""
+    from apps.organizations.models import BRANCH_TYPES
+
+    _ensure_org_stats(period)
+    branches = [
+        s.org
+        for s in OrgPeriodStat.objects.filter(
+            period_key=period.key,
+            path__startswith=org.path,
+            branch_count=1,
+            red=1,
+            org__org_type__in=BRANCH_TYPES,
+        )
+        .select_related("org")
+        .order_by("path")[:limit]
+    ]
+    out = compliance_for_branches(branches, period)
+    for c in out:
         c.results = [r for r in c.results if r.status == rules.OVERDUE]
-        out.append(c)
     return out
 
 

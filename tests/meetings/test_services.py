@@ -579,6 +579,16 @@ def test_subtree_compliance_and_attendance(tree, users, roster_a):
     assert selectors.attendance_rate(period=Period.quarter(2024, 1), member=roster_a[2]).rate == 1
     red = selectors.overdue_requirements(tree.county, Period.quarter(2024, 1))
     assert {c.branch.pk for c in red} == {tree.branch_a.pk, tree.branch_b.pk, tree.branch_c.pk}
+    for c in red:  # the batch evaluation equals the single-branch one
+        single = selectors.compliance_for_branch(c.branch, Period.quarter(2024, 1))
+        assert c.results and [(r.name, r.count, r.details) for r in c.results] == [
+            (r.name, r.count, r.details) for r in single.results if r.status == rules.OVERDUE
+        ]
+        assert (c.state, c.meeting_count, c.expected) == (
+            single.state,
+            single.meeting_count,
+            single.expected,
+        )
     call_command("check_rollups")
     assert rollups.org_stats_refresh_due() == [
         "2024",
