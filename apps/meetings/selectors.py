@@ -842,6 +842,7 @@ def meeting_facts_for_assessment(
                     note=f"{local_date(at)} 被退回" + (f"：{comment}" if comment else ""),
                 )
             )
+    return out
 
 
 # --- dashboard reads (apps/dashboards): a fixed number of queries whatever the subtree ----------
