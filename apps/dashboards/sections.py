@@ -85,16 +85,6 @@ class Section:
     def header(self) -> list[tuple[str, bool]]:
         return list(zip(self.columns, self.numeric_columns(), strict=False))
 
-    def table_rows(self) -> list[tuple[str | None, list[tuple[Any, bool]]]]:
-        numeric = self.numeric_columns()
-        return [
-            (
-                link,
-                [(cell, numeric[i] if i < len(numeric) else False) for i, cell in enumerate(row)],
-            )
-            for link, row in self.linked_rows()
-        ]
-
     def as_dict(self) -> dict:
         return {
             "code": self.code,

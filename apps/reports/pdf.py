@@ -116,6 +116,7 @@ def _styles() -> dict[str, ParagraphStyle]:
             "body", fontName=FONT, fontSize=10.5, leading=17, firstLineIndent=21
         ),
         "cell": ParagraphStyle("cell", fontName=FONT, fontSize=9, leading=12),
+        "small": ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=10),
         "note": ParagraphStyle(
             "note", fontName=FONT, fontSize=8.5, leading=12, textColor=colors.grey
         ),
@@ -207,19 +208,28 @@ def _chart(section: Section, width: float) -> Drawing | None:
     return d
 
 
+def _column_widths(section: Section, width: float) -> list[float]:
+    """Widths in proportion to each column's longest text (capped, so one long title does not
+    squeeze the rest), never below 11 mm."""
+    weights = []
+    for i, column in enumerate(section.columns):
+        longest = max(
+            [len(str(column)) * 0.8] + [len(str(r[i])) for r in section.rows if i < len(r)]
+        )
+        weights.append(min(max(longest, 3), 22))
+    total = sum(weights) or 1
+    widths = [max(11 * mm, width * w / total) for w in weights]
+    scale = width / sum(widths)
+    return [w * scale for w in widths]
+
+
 def _table(section: Section, styles, width: float) -> Table:
-    head = [Paragraph(str(c), styles["cell"]) for c in section.columns]
-    body = [
-        [Paragraph("—" if c is None else str(c), styles["cell"]) for c in row]
-        for row in section.rows
-    ]
+    cell = styles["cell"] if len(section.columns) <= 7 else styles["small"]
+    head = [Paragraph(str(c), cell) for c in section.columns]
+    body = [[Paragraph("—" if c is None else str(c), cell) for c in row] for row in section.rows]
     if not body:
-        body = [[Paragraph("暂无数据", styles["cell"])] + [""] * (len(section.columns) - 1)]
-    first = min(width * 0.4, 60 * mm) if len(section.columns) > 3 else width * 0.45
-    rest = (width - first) / max(1, len(section.columns) - 1)
-    table = Table(
-        [head, *body], colWidths=[first] + [rest] * (len(section.columns) - 1), repeatRows=1
-    )
+        body = [[Paragraph("暂无数据", cell)] + [""] * (len(section.columns) - 1)]
+    table = Table([head, *body], colWidths=_column_widths(section, width), repeatRows=1)
     table.setStyle(
         TableStyle(
             [

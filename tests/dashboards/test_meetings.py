@@ -277,3 +277,21 @@ def test_meeting_sections_on_the_page_and_in_downloads(held, users, client_for):
     # outside the subtree the download is a 404, like a missing org
     outsider = client_for(users.outsider)
     assert outsider.get(f"/dashboards/org/{held.town_a.pk}/export/meetings.xlsx").status_code == 404
+
+
+def test_table_cells_are_escaped_and_numbers_aligned():
+    from apps.dashboards.sections import Section
+    from apps.dashboards.templatetags.dashboard_tables import dash_table_body
+
+    html = dash_table_body(
+        Section(
+            code="x",
+            title="x",
+            columns=["党组织", "人数", "说明"],
+            rows=[["<script>甲</script>", 3, None], ["乙", 4, "说明"]],
+            links=["/dashboards/org/1/?q=2026-Q3&a=<b>", None],
+        )
+    )
+    assert "<script>" not in html and "&lt;script&gt;甲" in html
+    assert '<td class="text-end text-nowrap">3</td>' in html
+    assert '<td class="dash-text">—</td>' in html and "&amp;a=&lt;b&gt;" in html
