@@ -196,7 +196,7 @@ class RecordAttention(models.Model):
 
 class OverdueBranch(models.Model):
     """逾期未开展三会一课的支部: the red branches of a quarter with what they missed (from
-    `apps.meetings.selectors.overdue_branches`, evaluated in one batch), for the current and
+    `apps.meetings.selectors.overdue_requirements`, evaluated in one batch), for the current and
     previous quarter (older quarters keep their last rows). Read by path prefix; how many there
     are comes from the meetings tree rollup (OrgPeriodStat.red)."""
 

@@ -329,15 +329,15 @@ def missed_text(compliance) -> str:
     )
 
 
-def _overdue(quarters: list[Period], today: dt.date) -> list:
+def _overdue(quarters: list[Period]) -> list:
     """OverdueBranch rows for `quarters`: every red branch under every root, in one batch each."""
     from apps.dashboards.models import OverdueBranch
-    from apps.meetings.selectors import overdue_branches
+    from apps.meetings.selectors import overdue_requirements
 
     rows = []
     for root in Org.objects.filter(depth=1):
         for quarter in quarters:
-            red, _total = overdue_branches(root, quarter, limit=None, today=today)
+            red = overdue_requirements(root, quarter, limit=None)
             rows.extend(
                 OverdueBranch(
                     org_id=c.branch.pk,
@@ -405,7 +405,7 @@ def subtree_stats_refresh(
         rows += cursor.rowcount
         keys = [q.key for q in quarters]
         OverdueBranch.objects.filter(period_key__in=keys).delete()
-        OverdueBranch.objects.bulk_create(_overdue(quarters, today), batch_size=2000)
+        OverdueBranch.objects.bulk_create(_overdue(quarters), batch_size=2000)
         RecordAttention.objects.filter(period_key__in=keys).delete()
         RecordAttention.objects.bulk_create(_records(quarters), batch_size=2000)
         cursor.execute(

@@ -855,69 +855,6 @@ def compliance_history(org: Org, periods: list[Period]) -> dict[str, SubtreeRow]
     return {s.period_key: _row(s, org) for s in stats}
 
 
-def overdue_branches(
-    org: Org, period: Period, *, limit: int | None = 30, today: dt.date | None = None
-) -> tuple[list[BranchCompliance], int]:
-    """The red branches of the subtree (from the tree rollup), first `limit` by path (all with
-    None: batch use), each with only its overdue requirements, evaluated in one batch (the same
-    rules as compliance_for_branch); and how many red branches there are in all."""
-    _ensure_org_stats(period)
-    today = today or local_today()
-    red = OrgPeriodStat.objects.filter(
-        period_key=period.key, path__startswith=org.path, branch_count=1, red=1
-    )
-    total_row = OrgPeriodStat.objects.filter(period_key=period.key, org=org).first()
-    total = total_row.red if total_row else 0
-    ids = list(red.order_by("path").values_list("org_id", flat=True)[: limit or None])
-    if not ids:
-        return [], total
-    requirements = rollups.active_requirements()
-    infos = rollups.load_branches(window=period, branch_ids=ids)
-    group_ids = [g for info in infos for g in info.group_ids]
-    stats = rollups.load_stats(
-        keys=rollups.needed_keys(requirements, period) | {period.key},
-        org_ids=[*ids, *group_ids],
-    )
-    exemptions = rollups.load_exemptions(window=period, branch_ids=ids)
-    totals = {
-        r.org_id: r
-        for r in BranchPeriodStat.objects.filter(
-            org_id__in=ids, period_key=period.key, kind=ALL_KINDS
-        )
-    }
-    branches = {b.pk: b for b in Org.objects.filter(pk__in=ids)}
-    due_soon = int(rule_value("meetings.due_soon_days"))
-    partial = bool(rule_value("meetings.exempt_partial_periods"))
-    out = []
-    for info in sorted(infos, key=lambda i: i.path):
-        results = rollups.evaluate_branch(
-            info,
-            requirements=requirements,
-            window=period,
-            stats=stats,
-            exemptions=exemptions,
-            today=today,
-            due_soon_days=due_soon,
-            partial=partial,
-        )
-        statuses = [r.status for r in results]
-        t = totals.get(info.id)
-        out.append(
-            BranchCompliance(
-                branch=branches[info.id],
-                period=period,
-                state=rules.state_of(statuses),
-                results=[r for r in results if r.status == rules.OVERDUE],
-                compliant=all(rules.is_ok(s) for s in statuses),
-                meeting_count=t.meeting_count if t else 0,
-                expected=t.expected if t else 0,
-                present=t.present if t else 0,
-                leave=t.leave if t else 0,
-            )
-        )
-    return out, total
-
-
 def attention_records(period: Period) -> QuerySet[Meeting]:
     """Every meeting record of `period` (whole tree) that was returned (退回) or carries a 纸上
     党建 flag, with its branch and flags; cancelled and planned meetings are left out. Batch use
