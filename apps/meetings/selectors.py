@@ -467,13 +467,24 @@ class SubtreeCompliance:
 def compliance_for_subtree(org: Org, period: Period) -> SubtreeCompliance:
     """The org's own totals and one row per direct child (share of fully compliant branches per
     kind and overall, attendance) from the tree rollup: a few rows by parent id."""
-    _ensure_org_stats(period)
-    own = OrgPeriodStat.objects.filter(period_key=period.key, org=org).first()
-    stats = list(
-        OrgPeriodStat.objects.filter(period_key=period.key, parent_id_copy=org.pk)
-        .select_related("org")
-        .order_by("path")
-    )
+    if period.kind == PeriodKind.MONTH:
+        raise ValueError("subtree compliance is kept per quarter and per year")
+
+    def read():  # the org's own row and its children's in one query
+        rows = list(
+            OrgPeriodStat.objects.filter(
+                Q(org=org) | Q(parent_id_copy=org.pk), period_key=period.key
+            )
+            .select_related("org")
+            .order_by("path")
+        )
+        own = next((r for r in rows if r.org_id == org.pk), None)
+        return own, [r for r in rows if r.org_id != org.pk]
+
+    own, stats = read()
+    if own is None and not OrgPeriodStat.objects.filter(period_key=period.key).exists():
+        _ensure_org_stats(period)
+        own, stats = read()
     return SubtreeCompliance(
         org=org,
         period=period,
