@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -47,6 +48,7 @@ from apps.assessments.models import (
     ProblemOrigin,
     ProblemProgress,
     ProblemState,
+    RuleKind,
     Score,
     StarChange,
     StarRating,
@@ -160,7 +162,9 @@ def template_copy(
 
 
 INDICATOR_FIELDS = [
+    "code",
     "name",
+    "method",
     "max_points",
     "params",
     "evidence_required",
@@ -169,27 +173,180 @@ INDICATOR_FIELDS = [
     "source",
     "order",
 ]
+PARAM_LABELS = {
+    "per": "每次扣（加）分",
+    "floor": "最低分",
+    "threshold": "阈值",
+    "deduct": "扣分",
+    "target": "目标值",
+}
+RULE_PARAMS = {
+    "per_unit": ("per", "floor"),
+    "threshold": ("threshold", "deduct"),
+    "ratio": ("target",),
+    "boolean": ("target",),
+    "per_unit_bonus": ("per",),
+}
+
+
+def _require_editable(template: Template) -> None:
+    if template.is_default:
+        raise ValidationError("系统默认模板不能直接修改，请先复制。")
+    used = (
+        Cycle.objects.filter(Q(branch_template=template) | Q(secretary_template=template))
+        .values_list("name", flat=True)
+        .first()
+    )
+    if used:
+        raise ValidationError(f"该模板已用于考核周期“{used}”，不能再修改；请复制后修改副本。")
+
+
+def _clean_indicator(ind: Indicator) -> None:
+    """Check one indicator on its own (the weights of the tree: `template_problems`)."""
+    errors: dict[str, list[str]] = {}
+    ind.code = (ind.code or "").strip()
+    ind.name = (ind.name or "").strip()
+    if not ind.code:
+        errors["code"] = ["请填写指标编码。"]
+    elif len(ind.code) > 40:
+        errors["code"] = ["编码不能超过40个字符。"]
+    elif (
+        Indicator.objects.filter(template_id=ind.template_id, code=ind.code)
+        .exclude(pk=ind.pk)
+        .exists()
+    ):
+        errors["code"] = [f"编码“{ind.code}”在本模板中已存在。"]
+    if not ind.name:
+        errors["name"] = ["请填写指标名称。"]
+    if ind.method not in Method.values:
+        errors["method"] = ["请选择评分方式。"]
+    if ind.method == Method.VETO:
+        ind.max_points = Decimal(0)
+    elif ind.method != Method.GROUP and ind.max_points <= 0:
+        errors["max_points"] = ["分值应大于0。"]
+    if ind.method == Method.GROUP:
+        ind.source, ind.rule, ind.params = "", "", {}
+    if ind.source and get_source(ind.source) is None:
+        errors["source"] = ["未知的数据来源。"]
+    if ind.method == Method.AUTO and not ind.source:
+        errors["source"] = ["系统自动评分指标须选择数据来源。"]
+    if ind.method in (Method.AUTO, Method.BONUS) and ind.source and not ind.rule:
+        errors["rule"] = ["绑定数据来源的指标须选择计分规则。"]
+    if ind.rule and ind.rule not in RuleKind.values:
+        errors["rule"] = ["未知的计分规则。"]
+    if ind.method == Method.VETO:
+        ind.rule = ""
+    if not isinstance(ind.params, dict):
+        errors["params"] = ["规则参数应为 JSON 对象。"]
+    else:
+        needed = set(RULE_PARAMS.get(ind.rule, ()))
+        if ind.method == Method.VETO and ind.source:
+            needed = {"threshold"}
+        for key in sorted(needed | (set(ind.params) & set(PARAM_LABELS))):
+            value = ind.params.get(key, "")
+            if key in needed and value in ("", None):
+                if key in ("floor",):
+                    continue
+                errors[key] = [f"请填写“{PARAM_LABELS[key]}”。"]
+                continue
+            if value in ("", None):
+                continue
+            try:
+                number = Decimal(str(value).strip())
+                if not number.is_finite():
+                    raise InvalidOperation
+            except (InvalidOperation, ValueError):
+                errors[key] = [f"“{PARAM_LABELS[key]}”应为数字。"]
+                continue
+            if number < 0:
+                errors[key] = [f"“{PARAM_LABELS[key]}”不能为负数。"]
+            elif key in ("per", "target") and number == 0:
+                errors[key] = [f"“{PARAM_LABELS[key]}”应大于0。"]
+            else:
+                ind.params[key] = str(number)
+    if ind.parent_id is not None:
+        parent = ind.parent
+        if parent.template_id != ind.template_id or parent.method != Method.GROUP:
+            errors["parent"] = ["上级指标须为本模板中的“分类”指标。"]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _all_bonus(ind: Indicator, children: dict) -> bool:
+    if ind.method == Method.BONUS:
+        return True
+    kids = children.get(ind.pk, [])
+    return ind.method == Method.GROUP and bool(kids) and all(_all_bonus(k, children) for k in kids)
+
+
+def template_problems(template: Template) -> list[str]:
+    """Why the template's weights do not add up (empty when they do), in Chinese:
+    every scoring group's items add up to the group's points, and the first-level items other
+    than bonus and veto items add up to 100."""
+    indicators = list(Indicator.objects.filter(template=template).order_by("order", "id"))
+    children: dict[int | None, list[Indicator]] = {}
+    for ind in indicators:
+        children.setdefault(ind.parent_id, []).append(ind)
+    out = []
+    for ind in indicators:
+        if ind.method != Method.GROUP:
+            continue
+        kids = children.get(ind.pk, [])
+        if not kids:
+            out.append(f"“{ind.code} {ind.name}”是分类，但还没有下级指标。")
+            continue
+        if _all_bonus(ind, children):
+            continue  # a bonus section: its items may exceed it (the cap applies)
+        total = sum(
+            (k.max_points for k in kids if k.method not in (Method.VETO, Method.BONUS)), Decimal(0)
+        )
+        if total != ind.max_points:
+            out.append(
+                f"“{ind.code} {ind.name}”的下级指标合计{scoring.q2(total)}分，应等于该项分值{ind.max_points}分。"
+            )
+    base = sum(
+        (
+            ind.max_points
+            for ind in children.get(None, [])
+            if ind.method != Method.VETO and not _all_bonus(ind, children)
+        ),
+        Decimal(0),
+    )
+    if base != 100:
+        out.append(f"一级指标（不含加分项和否决项）合计{scoring.q2(base)}分，应为100分。")
+    return out
+
+
+def _template_audit(actor, template: Template, verb: str, changes: dict) -> None:
+    audit_log(actor=actor, action=AuditAction.UPDATE, obj=template, verb=verb, changes=changes)
 
 
 @transaction.atomic
 def indicator_update(*, actor, indicator: Indicator, **fields) -> Indicator:
-    """Edit an indicator of a copied template (the shipped defaults stay as shipped)."""
+    """Edit an indicator of a copied template not yet used by a cycle (the shipped defaults
+    stay as shipped; a template in use keeps the indicators its scores rest on)."""
     _require_template_admin(actor)
-    if indicator.template.is_default:
-        raise ValidationError("系统默认模板不能直接修改，请先复制。")
+    indicator = (
+        Indicator.objects.select_for_update().select_related("template").get(pk=indicator.pk)
+    )
+    _require_editable(indicator.template)
     before = {f: getattr(indicator, f) for f in INDICATOR_FIELDS}
     for key, value in fields.items():
         if key not in INDICATOR_FIELDS or value is None:
             continue
         if key == "max_points":
             value = _dec(value, "max_points", minimum=Decimal(0), maximum=Decimal(1000))
-        if key == "params" and not isinstance(value, dict):
-            raise ValidationError({"params": ["规则参数应为 JSON 对象。"]})
-        if key == "source" and value and get_source(value) is None:
-            raise ValidationError({"source": ["未知的数据来源。"]})
+        if key == "order":
+            value = int(_dec(value, "order", minimum=Decimal(0), maximum=Decimal(999)))
+        if key == "params" and isinstance(value, dict):
+            value = dict(value)
         setattr(indicator, key, value)
-    if indicator.method == Method.AUTO and not (indicator.source and indicator.rule):
-        raise ValidationError({"rule": ["自动评分指标需要数据来源和计分规则。"]})
+    if indicator.method != before["method"] and Method.GROUP in (
+        before["method"],
+        indicator.method,
+    ):
+        raise ValidationError({"method": ["分类与评分指标之间不能互相转换，请删除后重新添加。"]})
+    _clean_indicator(indicator)
     indicator.save()
     audit_log(
         actor=actor,
@@ -199,6 +356,94 @@ def indicator_update(*, actor, indicator: Indicator, **fields) -> Indicator:
         changes=diff(before, {f: getattr(indicator, f) for f in INDICATOR_FIELDS}),
     )
     return indicator
+
+
+@transaction.atomic
+def indicator_add(
+    *,
+    actor,
+    template: Template,
+    parent: Indicator | None = None,
+    code: str,
+    name: str,
+    method: str,
+    max_points: Any = 0,
+    source: str = "",
+    rule: str = "",
+    params: dict | None = None,
+    evidence_required: bool = False,
+    description: str = "",
+) -> Indicator:
+    _require_template_admin(actor)
+    template = Template.objects.select_for_update().get(pk=template.pk)
+    _require_editable(template)
+    siblings = Indicator.objects.filter(template=template, parent=parent)
+    ind = Indicator(
+        template=template,
+        parent=parent,
+        code=code,
+        name=name,
+        method=method,
+        max_points=_dec(max_points or 0, "max_points", minimum=Decimal(0), maximum=Decimal(1000)),
+        source=source or "",
+        rule=rule or "",
+        params=dict(params or {}),
+        evidence_required=bool(evidence_required),
+        description=description or "",
+        order=(max((i.order for i in siblings), default=0) + 1),
+    )
+    _clean_indicator(ind)
+    ind.save()
+    audit_log(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=ind,
+        verb="indicator_add",
+        changes={"code": [None, ind.code], "max_points": [None, ind.max_points]},
+    )
+    return ind
+
+
+@transaction.atomic
+def indicator_delete(*, actor, indicator: Indicator) -> None:
+    """Remove an indicator (and, for a group, everything under it) from a copied template."""
+    _require_template_admin(actor)
+    indicator = Indicator.objects.select_related("template").get(pk=indicator.pk)
+    _require_editable(indicator.template)
+    removed = [indicator.code]
+    pending = [indicator.pk]
+    while pending:
+        kids = list(Indicator.objects.filter(parent_id__in=pending).values_list("pk", "code"))
+        removed += [c for _, c in kids]
+        pending = [pk for pk, _ in kids]
+    audit_log(
+        actor=actor,
+        action=AuditAction.DELETE,
+        obj=indicator,
+        verb="indicator_delete",
+        changes={"codes": [removed, None]},
+    )
+    indicator.delete()
+
+
+@transaction.atomic
+def template_update(*, actor, template: Template, name: str, bonus_cap: Any) -> Template:
+    _require_template_admin(actor)
+    template = Template.objects.select_for_update().get(pk=template.pk)
+    _require_editable(template)
+    before = {"name": template.name, "bonus_cap": template.bonus_cap}
+    if not (name or "").strip():
+        raise ValidationError({"name": ["请填写模板名称。"]})
+    template.name = name.strip()[:120]
+    template.bonus_cap = _dec(bonus_cap, "bonus_cap", minimum=Decimal(0), maximum=Decimal(100))
+    template.save(update_fields=["name", "bonus_cap", "updated_at"])
+    _template_audit(
+        actor,
+        template,
+        "template_update",
+        diff(before, {"name": template.name, "bonus_cap": template.bonus_cap}),
+    )
+    return template
 
 
 # --- cycles -------------------------------------------------------------------------------
@@ -229,6 +474,13 @@ def cycle_open(
         raise ValidationError({"branch_template": ["请选择党组织考核模板。"]})
     if secretary_template is not None and secretary_template.kind != TemplateKind.SECRETARY:
         raise ValidationError({"secretary_template": ["请选择书记述职考核模板。"]})
+    for field, chosen in (
+        ("branch_template", branch_template),
+        ("secretary_template", secretary_template),
+    ):
+        problems = template_problems(chosen) if chosen is not None else []
+        if problems:
+            raise ValidationError({field: [f"模板“{chosen.name}”的分值不一致：{problems[0]}"]})
     if Cycle.objects.filter(org=org, year=year).exists():
         raise ValidationError({"year": [f"{org.name}{year}年度的考核周期已存在。"]})
     branches = list(Org.objects.subtree_of(org).active().branches())

@@ -29,11 +29,12 @@ from apps.assessments.models import (
     Grade,
     Method,
     ProblemOrigin,
+    RuleKind,
     StarRating,
     Template,
     TemplateKind,
 )
-from apps.assessments.sources import get_source, record_url
+from apps.assessments.sources import get_source, record_url, source_choices
 from apps.core.periods import local_today
 
 GRADE_CLASS = {"good": "success", "fairly_good": "primary", "average": "warning", "poor": "danger"}
@@ -665,13 +666,7 @@ def weak_org_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 # --- templates ------------------------------------------------------------------------------
 
 
-@login_required
-def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _need_reader(request.user)
-    try:
-        template = Template.objects.get(pk=pk)
-    except Template.DoesNotExist:
-        raise Http404("未找到。") from None
+def _indicator_rows(template: Template) -> list[dict]:
     indicators = list(template.indicators.all())
     by_parent: dict = {}
     for ind in indicators:
@@ -681,27 +676,80 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     def walk(parent, depth):
         for ind in sorted(by_parent.get(parent, []), key=lambda i: (i.order, i.pk)):
             src = get_source(ind.source) if ind.source else None
-            rows.append({"ind": ind, "depth": depth, "source": src})
+            kids = by_parent.get(ind.pk, [])
+            rows.append(
+                {
+                    "ind": ind,
+                    "depth": depth,
+                    "source": src,
+                    "children_total": sum((k.max_points for k in kids), Decimal(0)),
+                }
+            )
             walk(ind.pk, depth + 1)
 
     walk(None, 0)
+    return rows
+
+
+@login_required
+def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _need_reader(request.user)
+    try:
+        template = Template.objects.get(pk=pk)
+    except Template.DoesNotExist:
+        raise Http404("未找到。") from None
     scope = scope_of(request.user)
+    admin = scope.has("superior") or scope.has("admin_rules")
+    locked = ""
+    if template.is_default:
+        locked = "系统默认模板不能直接修改，请先复制。"
+    else:
+        try:
+            services._require_editable(template)
+        except ValidationError as exc:
+            locked = _messages(exc)
     return render(
         request,
         "assessments/template.html",
         {
             "t": template,
-            "rows": rows,
-            "can_copy": scope.has("superior") or scope.has("admin_rules"),
-            "can_edit": (scope.has("superior") or scope.has("admin_rules"))
-            and not template.is_default,
+            "rows": _indicator_rows(template),
+            "problems": services.template_problems(template),
+            "can_copy": admin,
+            "can_edit": admin and not locked,
+            "locked": locked,
+            "methods": Method.choices,
+            "rules": RuleKind.choices,
+            "sources": source_choices(),
+            "copies": Template.objects.filter(copied_from=template).order_by("-id")[:10],
         },
     )
+
+
+def _indicator_fields(post) -> dict:
+    params = {}
+    for key in ("per", "floor", "threshold", "deduct", "target"):
+        if post.get(key, "").strip() != "":
+            params[key] = post[key].strip()
+    if post.get("unit_label", "").strip():
+        params["unit_label"] = post["unit_label"].strip()[:10]
+    return {
+        "code": post.get("code", ""),
+        "name": post.get("name", ""),
+        "method": post.get("method", ""),
+        "max_points": post.get("max_points") or "0",
+        "source": post.get("source", ""),
+        "rule": post.get("rule", ""),
+        "params": params,
+        "evidence_required": post.get("evidence_required") == "1",
+        "description": post.get("description", ""),
+    }
 
 
 @login_required
 @require_POST
 def template_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    _need_reader(request.user)
     try:
         template = Template.objects.get(pk=pk)
     except Template.DoesNotExist:
@@ -721,24 +769,49 @@ def template_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
         response = _act(request, to, copy, "模板已复制，可在副本上修改指标。")
         return redirect("assessments:template", holder["t"].pk) if "t" in holder else response
-    if action == "indicator":
-        ind = template.indicators.filter(pk=post.get("indicator") or 0).first()
-        if ind is None:
-            raise Http404("未找到。")
-        params = dict(ind.params)
-        for key in ("per", "floor", "threshold", "deduct", "target"):
-            if post.get(key, "") != "":
-                params[key] = post[key]
+    if action == "update":
         return _act(
             request,
             to,
-            lambda: services.indicator_update(
+            lambda: services.template_update(
                 actor=request.user,
-                indicator=ind,
-                name=post.get("name") or None,
-                max_points=post.get("max_points") or None,
-                params=params,
+                template=template,
+                name=post.get("name", ""),
+                bonus_cap=post.get("bonus_cap", ""),
             ),
+            "模板已保存。",
+        )
+    if action == "add":
+        parent = None
+        if post.get("parent"):
+            parent = template.indicators.filter(pk=post.get("parent") or 0).first()
+            if parent is None:
+                raise Http404("未找到。")
+        return _act(
+            request,
+            to,
+            lambda: services.indicator_add(
+                actor=request.user, template=template, parent=parent, **_indicator_fields(post)
+            ),
+            "指标已添加。",
+        )
+    ind = template.indicators.filter(pk=post.get("indicator") or 0).first()
+    if ind is None:
+        raise Http404("未找到。")
+    if action == "indicator":
+        fields = _indicator_fields(post)
+        fields["order"] = post.get("order") or None
+        return _act(
+            request,
+            to,
+            lambda: services.indicator_update(actor=request.user, indicator=ind, **fields),
             "指标已修改。",
+        )
+    if action == "delete":
+        return _act(
+            request,
+            to,
+            lambda: services.indicator_delete(actor=request.user, indicator=ind),
+            "指标已删除。",
         )
     raise Http404("未找到。")
