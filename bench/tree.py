@@ -52,9 +52,20 @@ def step(n: int) -> str:
     return digits.rjust(Org.steplen, "0")
 
 
+# Place names for believable, searchable org names (a village name recurs across the province
+# only now and then, as in life).
+SYLLABLES = "东西南北上下前后大小新老金银石木水山河湖田林花桥塘岭坪坡湾沟庄营寨"
+
+
+def place(n: int) -> str:
+    k = len(SYLLABLES)
+    return SYLLABLES[n % k] + SYLLABLES[(n // k) % k] + SYLLABLES[(n // (k * k)) % k]
+
+
 def generate():
     """Yield (id, path, depth, numchild, parent_id, org_type, name) in path order."""
     next_id = iter(range(1, 10_000_000))
+    village = iter(range(7, 10_000_000, 7))
 
     def node(path, depth, parent_id, org_type, name, children):
         nid = next(next_id)
@@ -69,7 +80,7 @@ def generate():
             kids.append(
                 (
                     "branch",
-                    f"第{b + 1}党支部",
+                    f"{place(next(village))}村党支部",
                     lambda g=groups: [("party_group", f"第{k + 1}党小组", list) for k in range(g)],
                 )
             )
@@ -223,6 +234,21 @@ def main() -> None:
             )
             plan = " | ".join(r[0].strip() for r in c.fetchall()[:2])
         print(f"plan: {plan}")
+
+        print()
+        print(f"{'org search (org_search, whole province)':<44}{'p50 ms':>8}  {'p95 ms':>8}  rows")
+        rare = Org.objects.filter(name__endswith="村党支部").order_by("path")[5000].name[:3]
+        for label, query in (
+            (f"name contains {rare} (a village)", rare),
+            ("name contains 党支部 (most rows)", "党支部"),
+            ("name contains 新 (one character)", "新"),
+            ("code prefix B12345", "B12345"),
+        ):
+            m = timed(
+                lambda query=query: len(selectors.org_search(user=_Admin(), query=query)),
+                reps_of(10),
+            )
+            print(f"{label:<44}{m[0]:>8.1f}  {m[1]:>8.1f}  {m[2]}")
 
         print()
         print(

@@ -9,8 +9,10 @@ docs/decisions/0001-tree-encoding.md. Parent changes are also kept with dates
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from apps.core.models import BaseModel
@@ -127,6 +129,10 @@ class Org(MP_Node, BaseModel):
         indexes = [
             models.Index(fields=["parent"], name="org_parent_idx"),
             models.Index(fields=["org_type"], name="org_type_idx"),
+            # org_search: name__icontains / code__istartswith compile to UPPER(...) LIKE, which a
+            # trigram index on the same expression serves (Chinese trigrams need a UTF-8 ctype).
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="org_name_trgm"),
+            GinIndex(OpClass(Upper("code"), name="gin_trgm_ops"), name="org_code_trgm"),
         ]
         constraints = [
             models.CheckConstraint(
