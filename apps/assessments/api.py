@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -424,11 +424,26 @@ class CycleList(APIView):
 class CycleDetail(APIView):
     """A cycle with the visible ranking, distribution and (for the superior) attention list."""
 
-    @extend_schema(responses=J)
+    @extend_schema(
+        responses=J,
+        parameters=[
+            OpenApiParameter("page", int, description="排名页码（默认1）"),
+            OpenApiParameter("page_size", int, description="每页条数（默认50，最多200）"),
+        ],
+    )
     def get(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
         rows = selectors.ranking(request.user, cycle)
         data = cycle_data(cycle)
+        try:
+            size = min(200, max(1, int(request.query_params.get("page_size") or 50)))
+            number = max(1, int(request.query_params.get("page") or 1))
+        except ValueError:
+            raise ValidationError({"page": ["页码应为正整数。"]}) from None
+        ranked = list(enumerate(rows, start=1))
+        data["ranking_count"] = len(rows)
+        data["ranking_page"] = number
+        data["ranking_pages"] = max(1, -(-len(rows) // size))
         data["ranking"] = [
             {
                 "scorecard": r.pk,
@@ -438,8 +453,9 @@ class CycleDetail(APIView):
                 "auto_score": _d(r.auto_score),
                 "grade": r.grade if r.shown_score else "",
                 "stars": r.star.stars if r.star else None,
+                "rank": rank,
             }
-            for r in rows
+            for rank, r in ranked[(number - 1) * size : number * size]
         ]
         data["distribution"] = selectors.distribution(rows)
         data["tasks"] = [{"title": t.title, "due_on": t.due_on} for t in cycle.tasks.all()]

@@ -161,10 +161,12 @@ def ranking(user, cycle: Cycle, *, kind: str = TemplateKind.BRANCH) -> list[Asse
     latest = {}
     from apps.assessments.models import Computation
 
-    for comp in Computation.objects.filter(assessment__in=rows).order_by(
-        "assessment_id", "-computed_at", "-id"
+    for comp in (
+        Computation.objects.filter(assessment__in=rows)
+        .order_by("assessment_id", "-computed_at", "-id")
+        .distinct("assessment_id")
     ):
-        latest.setdefault(comp.assessment_id, comp)
+        latest[comp.assessment_id] = comp
     stars = {
         s.org_id: s for s in StarRating.objects.filter(cycle=cycle, org__in=[r.org for r in rows])
     }

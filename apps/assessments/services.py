@@ -69,6 +69,50 @@ from apps.organizations.models import Org
 
 # --- helpers ------------------------------------------------------------------------------
 
+# Evidence and rectification files: images, PDF, Word/Excel/PowerPoint (OOXML), checked by
+# extension AND content (the first bytes), at most EVIDENCE_MAX_MB.
+EVIDENCE_TYPES = {
+    ".jpg": b"\xff\xd8\xff",
+    ".jpeg": b"\xff\xd8\xff",
+    ".png": b"\x89PNG\r\n\x1a\n",
+    ".pdf": b"%PDF-",
+    ".docx": b"PK\x03\x04",
+    ".xlsx": b"PK\x03\x04",
+    ".pptx": b"PK\x03\x04",
+}
+EVIDENCE_MAX_MB = 10
+
+
+def check_upload(file, field: str = "file") -> str:
+    """Refuse a missing, empty, too large or unexpected file with a Chinese message; rename it
+    to a safe stored name (time + extension). Returns the extension."""
+    if file is None:
+        raise ValidationError({field: ["请选择文件。"]})
+    name = getattr(file, "name", "") or ""
+    ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    magic = EVIDENCE_TYPES.get(ext)
+    if magic is None:
+        raise ValidationError(
+            {
+                field: [
+                    "只能上传 JPG、PNG 图片，PDF，或 Word、Excel、PowerPoint（docx/xlsx/pptx）文件。"
+                ]
+            }
+        )
+    size = getattr(file, "size", 0) or 0
+    if size == 0:
+        raise ValidationError({field: ["文件为空。"]})
+    if size > EVIDENCE_MAX_MB * 1024 * 1024:
+        raise ValidationError(
+            {field: [f"文件大小为{size / 1024 / 1024:.1f}MB，不能超过{EVIDENCE_MAX_MB}MB。"]}
+        )
+    head = file.read(len(magic))
+    file.seek(0)
+    if head != magic:
+        raise ValidationError({field: [f"文件内容与扩展名“{ext}”不符，请上传原始文件。"]})
+    file.name = f"{timezone.now():%Y%m%d%H%M%S}{ext}"
+    return ext
+
 
 def _dec(
     value: Any, field: str, *, minimum: Decimal | None = None, maximum: Decimal | None = None
@@ -933,12 +977,12 @@ def evidence_add(*, actor, assessment: Assessment, indicator_id, file, note: str
     ):
         raise ValidationError("自评已提交或已进入上级考核，不能再上传佐证材料。")
     ind = _indicator_of(assessment, indicator_id)
-    if file is None:
-        raise ValidationError({"file": ["请选择文件。"]})
-    if getattr(file, "size", 0) > 20 * 1024 * 1024:
-        raise ValidationError({"file": ["文件不能超过20MB。"]})
+    original = (getattr(file, "name", "") or "")[:200]
+    check_upload(file)
     score, _ = Score.objects.get_or_create(assessment=assessment, indicator=ind)
-    ev = Evidence.objects.create(score=score, file=file, note=note[:200], uploaded_by=actor)
+    ev = Evidence.objects.create(
+        score=score, file=file, note=(note or original)[:200], uploaded_by=actor
+    )
     audit_log(
         actor=actor,
         action=AuditAction.CREATE,
@@ -1173,6 +1217,8 @@ def problem_progress_add(*, actor, problem: Problem, note: str, file=None) -> Pr
         raise ValidationError("该问题已销号。")
     if not (note or "").strip():
         raise ValidationError({"note": ["请填写整改进展。"]})
+    if file:
+        check_upload(file)
     entry = ProblemProgress.objects.create(
         problem=problem, note=note.strip(), file=file or "", by=actor
     )

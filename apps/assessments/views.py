@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,6 +38,7 @@ from apps.assessments.models import (
 from apps.assessments.sources import get_source, record_url, source_choices
 from apps.core.periods import local_today
 
+RANKING_PAGE_SIZE = 30
 GRADE_CLASS = {"good": "success", "fairly_good": "primary", "average": "warning", "poor": "danger"}
 
 
@@ -171,12 +173,15 @@ def cycle_detail(request: HttpRequest, pk: int) -> HttpResponse:
         PHASE_ORDER[cycle.phase_index + 1] if cycle.phase_index + 1 < len(PHASE_ORDER) else None
     )
     problems = selectors.scoped(cycle.problems.select_related("org"), user, path_field="org__path")
+    page = Paginator(rows, RANKING_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "assessments/cycle.html",
         {
             "cycle": cycle,
             "rows": rows,
+            "page": page,
+            "rank_offset": page.start_index() - 1 if rows else 0,
             "secretary_rows": secretary_rows,
             "superior": superior,
             "distribution": selectors.distribution(rows),

@@ -149,7 +149,7 @@ def problem(world, with_file=False):
             actor=world.users.secretary,
             problem=p,
             note="已整改",
-            file=SimpleUploadedFile("a.pdf", b"%PDF"),
+            file=SimpleUploadedFile("a.pdf", b"%PDF-1.4"),
         )
     return p
 
