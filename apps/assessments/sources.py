@@ -878,29 +878,110 @@ def _returned_records(orgs, cycle, cutoff):
     return out
 
 
-# --- waiting for other apps -----------------------------------------------------------
-# Registered now so templates can bind to them; live as soon as the selector exists on main.
+# --- members: development pipeline timing (live) -------------------------------------------
 
 
-def _waiting(orgs, cycle, cutoff):  # pragma: no cover - never called while unavailable
-    return {}
+@source("members.development_violations", "发展党员程序时限违规", "次")
+def _development_violations(orgs, cycle, cutoff):
+    """The development steps (DevelopmentStep rows) that broke a time limit of DOMAIN §3.2, by
+    the deadline (or the late step) falling between 1 January and the cut-off:
+    - 谈话: step 2 more than 1 month after the application (step 1), or still missing once the
+      month is over;
+    - 积极分子 → 发展对象: step 7 less than one year after step 3;
+    - 上级党委审批 of admission (17 after 15) and of confirmation (24 after 23): more than 3 months
+      without a recorded reason, or more than 6 months in any case; or still missing after 3
+      months."""
+    from apps.members import rules as mrules
+    from apps.members.models import DevelopmentStep, MemberStatus
 
-
-_WAITING = [
-    ("members.development_violations", "发展党员程序时限违规", "次", "members"),
-]
-
-_WAITING_SELECTORS = {
-    "members": "apps.members.selectors:assessment_source",
-}
-
-for _code, _label, _unit, _app in _WAITING:
-    if _code not in SOURCES:
-        SOURCES[_code] = Source(
-            _code,
-            _label,
-            _unit,
-            _waiting,
-            requires=_WAITING_SELECTORS[_app],
-            waiting_for={"members": "党员管理"}[_app],
+    window = Window.of(cycle, cutoff)
+    steps: dict[int, dict[int, dict]] = defaultdict(dict)
+    info: dict[int, tuple[int, str, str]] = {}
+    for row in DevelopmentStep.objects.filter(
+        member__branch_id__in=_ids(orgs), step__in=[1, 2, 3, 7, 15, 17, 23, 24]
+    ).values(
+        "member_id",
+        "member__name",
+        "member__branch_id",
+        "member__status",
+        "step",
+        "done_on",
+        "late_reason",
+    ):
+        steps[row["member_id"]].setdefault(row["step"], row)  # first occurrence
+        info[row["member_id"]] = (
+            row["member__branch_id"],
+            row["member__name"],
+            row["member__status"],
         )
+
+    def inside(day: dt.date) -> bool:
+        return window.start <= day <= window.end
+
+    found: dict[int, list] = defaultdict(list)
+
+    def flag(member_id: int, day: dt.date, note: str) -> None:
+        branch_id, name, _status = info[member_id]
+        found[branch_id].append(detail("members.member", member_id, name, date=day, note=note))
+
+    for member_id, by_step in steps.items():
+        status = info[member_id][2]
+        if 1 in by_step:
+            applied = by_step[1]["done_on"]
+            due = add_months(applied, mrules.TALK_WITHIN_MONTHS)
+            talk = by_step.get(2)
+            if talk and talk["done_on"] > due and inside(talk["done_on"]):
+                flag(
+                    member_id,
+                    talk["done_on"],
+                    f"{applied} 递交申请，{talk['done_on']} 才谈话（应于{due}前）",
+                )
+            elif not talk and status == MemberStatus.APPLICANT and due < window.end and inside(due):
+                flag(member_id, due, f"{applied} 递交申请，截至{window.end}未谈话（应于{due}前）")
+        if 3 in by_step and 7 in by_step:
+            activist, candidate = by_step[3]["done_on"], by_step[7]["done_on"]
+            if candidate < add_years(activist, mrules.ACTIVIST_MIN_YEARS) and inside(candidate):
+                flag(
+                    member_id,
+                    candidate,
+                    f"{activist} 确定为积极分子，{candidate} 即确定为发展对象（培养不满一年）",
+                )
+        for meeting_step, approval_step, what in (
+            (15, 17, "接收预备党员"),
+            (23, 24, "预备党员转正"),
+        ):
+            if meeting_step not in by_step:
+                continue
+            held = by_step[meeting_step]["done_on"]
+            due = add_months(held, mrules.APPROVAL_MONTHS)
+            limit = add_months(held, mrules.APPROVAL_MAX_MONTHS)
+            approved = by_step.get(approval_step)
+            if approved:
+                day = approved["done_on"]
+                if not inside(day):
+                    continue
+                if day > limit:
+                    flag(
+                        member_id, day, f"{what}：支部大会{held}，上级党委{day}才审批（超过6个月）"
+                    )
+                elif day > due and not approved["late_reason"]:
+                    flag(
+                        member_id,
+                        day,
+                        f"{what}：支部大会{held}，上级党委{day}审批，超过3个月且未说明原因",
+                    )
+            elif due < window.end and inside(due):
+                flag(
+                    member_id,
+                    due,
+                    f"{what}：支部大会{held}，截至{window.end}上级党委未审批（应于{due}前）",
+                )
+    out = {}
+    for org in orgs:
+        rows = sorted(found.get(org.pk, []), key=lambda d: (d["date"], d["label"]))
+        out[org.pk] = SourceResult(
+            Decimal(len(rows)),
+            rows,
+            explanation=f"{len(rows)}项发展党员程序超出时限" if rows else "",
+        )
+    return out
