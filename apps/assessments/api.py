@@ -22,6 +22,7 @@ from apps.assessments.models import (
     EvaluatorGroup,
     Grade,
     Indicator,
+    Method,
     ProblemOrigin,
     StarRating,
     Template,
@@ -62,6 +63,7 @@ def template_data(t: Template, *, indicators: bool = False) -> dict:
             }
             for i in t.indicators.order_by("order", "id")
         ]
+        data["problems"] = services.template_problems(t)
     return data
 
 
@@ -194,6 +196,11 @@ class AsmtCopyIn(serializers.Serializer):
 
 
 class AsmtIndicatorIn(serializers.Serializer):
+    code = serializers.CharField(required=False, max_length=40)
+    method = serializers.ChoiceField(required=False, choices=Method.choices)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    rule = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=999)
     name = serializers.CharField(required=False, max_length=200)
     max_points = serializers.DecimalField(required=False, max_digits=6, decimal_places=2)
     params = serializers.JSONField(required=False)
@@ -377,13 +384,50 @@ class TemplateCopy(APIView):
         return Response(template_data(copy, indicators=True), status=201)
 
 
+class AsmtIndicatorAddIn(AsmtIndicatorIn):
+    parent = serializers.IntegerField(required=False, allow_null=True)
+    code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=200)
+    method = serializers.ChoiceField(choices=Method.choices)
+
+
+class TemplateIndicators(APIView):
+    """Add an indicator to a copied template (under `parent`, a group of the template)."""
+
+    @extend_schema(request=AsmtIndicatorAddIn, responses=J)
+    def post(self, request, pk: int):
+        template = _template(pk)
+        data = _valid(AsmtIndicatorAddIn, request)
+        parent = None
+        if data.get("parent"):
+            parent = template.indicators.filter(pk=data.pop("parent")).first()
+            if parent is None:
+                raise ValidationError({"parent": ["上级指标不属于本模板。"]})
+        data.pop("parent", None)
+        data.pop("order", None)
+        ind = services.indicator_add(actor=request.user, template=template, parent=parent, **data)
+        return Response(
+            {"id": ind.pk, "code": ind.code, "problems": services.template_problems(template)},
+            status=201,
+        )
+
+
+def _indicator(pk) -> Indicator:
+    try:
+        return Indicator.objects.select_related("template").get(pk=pk)
+    except Indicator.DoesNotExist:
+        raise Http404("未找到。") from None
+
+
 class IndicatorDetail(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        services.indicator_delete(actor=request.user, indicator=_indicator(pk))
+        return Response(status=204)
+
     @extend_schema(request=AsmtIndicatorIn, responses=J)
     def patch(self, request, pk: int):
-        try:
-            indicator = Indicator.objects.select_related("template").get(pk=pk)
-        except Indicator.DoesNotExist:
-            raise Http404("未找到。") from None
+        indicator = _indicator(pk)
         data = AsmtIndicatorIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         ind = services.indicator_update(
@@ -798,6 +842,11 @@ urlpatterns = [
     path(f"{P}templates/", TemplateList.as_view(), name="assessments-templates"),
     path(f"{P}templates/<int:pk>/", TemplateDetail.as_view(), name="assessments-template"),
     path(f"{P}templates/<int:pk>/copy/", TemplateCopy.as_view(), name="assessments-template-copy"),
+    path(
+        f"{P}templates/<int:pk>/indicators/",
+        TemplateIndicators.as_view(),
+        name="assessments-template-indicators",
+    ),
     path(f"{P}indicators/<int:pk>/", IndicatorDetail.as_view(), name="assessments-indicator"),
     path(f"{P}cycles/", CycleList.as_view(), name="assessments-cycles"),
     path(f"{P}cycles/<int:pk>/", CycleDetail.as_view(), name="assessments-cycle"),

@@ -208,8 +208,11 @@ def seed(ctx) -> None:
         services.weak_org_progress_add(
             actor=kaohe, weak_org=weak, note="已召开专题组织生活会，查摆问题5条"
         )
+    # the nightly job's stored screening list, as after the first night
+    screened = services.weak_screening_refresh(root=county, cutoff=today)
     ctx.log(
-        f"    cycles 2025 (published) and 2026 ({c26.get_phase_display()}), {len(picks)} weak orgs"
+        f"    cycles 2025 (published) and 2026 ({c26.get_phase_display()}), {len(picks)} weak orgs,"
+        f" {screened} screening candidates"
     )
 
 

@@ -107,6 +107,25 @@ def copied_indicator(world):
     return {"path": {"id": copy.indicators.get(code="D1").pk}, "data": {"max_points": "5"}}
 
 
+def copied_template(world):
+    from apps.assessments import services
+
+    copy = services.template_copy(
+        actor=world.users.staff, template=_default_template(), name="副本"
+    )
+    group = copy.indicators.get(code="F")
+    return {
+        "path": {"id": copy.pk},
+        "data": {
+            "parent": group.pk,
+            "code": "F3",
+            "name": "志愿服务",
+            "method": "manual",
+            "max_points": "1",
+        },
+    }
+
+
 def report(world, evaluator=None):
     from apps.assessments import services
 
@@ -199,6 +218,20 @@ CASES = [
         "/api/v1/assessments/indicators/{id}/",
         build=copied_indicator,
         expect={"admin": 200, "staff": 200},
+        default=403,
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/assessments/indicators/{id}/",
+        build=copied_indicator,
+        expect={"admin": 204, "staff": 204},
+        default=403,
+    ),
+    Case(
+        "POST",
+        "/api/v1/assessments/templates/{id}/indicators/",
+        build=copied_template,
+        expect={"admin": 201, "staff": 201},
         default=403,
     ),
     # cycles

@@ -165,3 +165,44 @@ def test_editing_page_on_a_phone_flow(users, copy, client_for):
         ).status_code
         == 403
     )
+
+
+def test_api_adds_edits_and_deletes_with_field_errors(users, copy, api_for):
+    api = api_for(users.staff)
+    bad = api.post(
+        f"/api/v1/assessments/templates/{copy.pk}/indicators/",
+        {
+            "parent": ind(copy, "F").pk,
+            "code": "F1",
+            "name": "重复",
+            "method": "manual",
+            "max_points": "1",
+        },
+        format="json",
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == ["编码“F1”在本模板中已存在。"]
+    ok = api.post(
+        f"/api/v1/assessments/templates/{copy.pk}/indicators/",
+        {
+            "parent": ind(copy, "F").pk,
+            "code": "F3",
+            "name": "志愿服务",
+            "method": "manual",
+            "max_points": "1",
+        },
+        format="json",
+    )
+    assert ok.status_code == 201
+    assert ok.json()["problems"] == ["“F 作用发挥”的下级指标合计11.00分，应等于该项分值10.00分。"]
+    detail = api.get(f"/api/v1/assessments/templates/{copy.pk}/").json()
+    assert detail["problems"] == ok.json()["problems"]
+    assert (
+        api.patch(
+            f"/api/v1/assessments/indicators/{ind(copy, 'F3').pk}/",
+            {"max_points": "-1"},
+            format="json",
+        ).status_code
+        == 400
+    )
+    assert api.delete(f"/api/v1/assessments/indicators/{ind(copy, 'F3').pk}/").status_code == 204
+    assert api.get(f"/api/v1/assessments/templates/{copy.pk}/").json()["problems"] == []
