@@ -73,6 +73,10 @@ def years_between(start: dt.date, end: dt.date) -> int:
     return years
 
 
+# Years a period typed by a user may name: from the Party's founding to far enough ahead.
+PARSE_YEARS = range(1921, 2200)
+
+
 @dataclass(frozen=True, order=True)
 class Period:
     """A calendar period. `index` is the month (1-12), the quarter (1-4), or 1 for a year."""
@@ -115,18 +119,25 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        """Parse `2026`, `2026-Q3` or `2026-07`."""
+        """Parse `2026`, `2026-Q3` or `2026-07`. Years outside PARSE_YEARS are refused (user
+        input such as `0-Q1` or `-5-Q1` would otherwise fail later in date arithmetic)."""
         text = text.strip().upper()
         try:
             if "-Q" in text:
                 year, q = text.split("-Q")
-                return cls.quarter(int(year), int(q))
-            if "-" in text:
-                year, m = text.split("-")
-                return cls.month(int(year), int(m))
-            return cls.year_of(int(text))
+                period = cls.quarter(int(year), int(q))
+            elif "-" in text[1:]:
+                year, m = text.rsplit("-", 1)
+                period = cls.month(int(year), int(m))
+            else:
+                period = cls.year_of(int(text))
         except ValueError as exc:
             raise ValueError(f"无法识别的期间：{text}") from exc
+        if period.year not in PARSE_YEARS:
+            raise ValueError(
+                f"期间年份超出范围（{PARSE_YEARS.start}–{PARSE_YEARS.stop - 1}）：{text}"
+            )
+        return period
 
     # --- properties -------------------------------------------------------------------
     @property

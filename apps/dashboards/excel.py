@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from apps.core.excel import excel_row
 from apps.dashboards.sections import Section
 
 HEADER_FILL = PatternFill("solid", fgColor="C8161D")
@@ -33,15 +34,15 @@ def sections_workbook(sections: Iterable[Section], *, heading: str) -> bytes:
     used: set[str] = set()
     for section in sections:
         ws = wb.create_sheet(_sheet_title(section.title, used))
-        ws.append([heading])
+        ws.append(excel_row(ws, [heading]))
         ws["A1"].font = Font(bold=True, size=13)
-        ws.append([section.title + (f"（{section.note}）" if section.note else "")])
-        ws.append(section.columns)
+        ws.append(excel_row(ws, [section.title + (f"（{section.note}）" if section.note else "")]))
+        ws.append(excel_row(ws, section.columns))
         for cell in ws[3]:
             cell.fill, cell.font = HEADER_FILL, HEADER_FONT
             cell.alignment = Alignment(horizontal="center")
         for row in section.rows:
-            ws.append([c if isinstance(c, (int, float, str)) or c is None else str(c) for c in row])
+            ws.append(excel_row(ws, row))
         for i, col in enumerate(section.columns, start=1):
             width = (
                 max([len(str(col))] + [len(str(r[i - 1])) for r in section.rows if i - 1 < len(r)])

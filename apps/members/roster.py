@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from apps.accounts.scope import can, orgs_visible_to
 from apps.core import crypto
 from apps.core.audit import audit_log
+from apps.core.excel import excel_row
 from apps.core.models import AuditAction
 from apps.core.periods import add_years, local_today
 from apps.members import rules
@@ -155,7 +156,7 @@ class ImportResult:
         ws.title = "错误"
         ws.append(["行号", "列", "问题"])
         for row in self.errors:
-            ws.append(list(row))
+            ws.append(excel_row(ws, row))
         for col, width in zip("ABC", (8, 16, 70), strict=True):
             ws.column_dimensions[col].width = width
         out = io.BytesIO()
@@ -424,23 +425,26 @@ def roster_export(*, actor, org: Org, reveal: bool = False, reason: str = "") ->
     count = 0
     for m in qs.iterator(chunk_size=2000):
         ws.append(
-            [
-                m.name,
-                m.get_gender_display(),
-                m.id_number if reveal else m.id_number_masked,
-                m.ethnicity,
-                m.birth_date,
-                m.get_education_display(),
-                m.get_occupation_display(),
-                m.get_status_display(),
-                m.joined_on,
-                m.confirmed_on,
-                m.work_unit,
-                m.post,
-                m.phone if reveal else m.phone_masked,
-                m.get_management_status_display(),
-                m.branch.name,
-            ]
+            excel_row(
+                ws,
+                [
+                    m.name,
+                    m.get_gender_display(),
+                    m.id_number if reveal else m.id_number_masked,
+                    m.ethnicity,
+                    m.birth_date,
+                    m.get_education_display(),
+                    m.get_occupation_display(),
+                    m.get_status_display(),
+                    m.joined_on,
+                    m.confirmed_on,
+                    m.work_unit,
+                    m.post,
+                    m.phone if reveal else m.phone_masked,
+                    m.get_management_status_display(),
+                    m.branch.name,
+                ],
+            )
         )
         count += 1
     out = io.BytesIO()

@@ -13,6 +13,7 @@ import io
 import os
 from functools import cache
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.piecharts import Pie
@@ -223,10 +224,16 @@ def _column_widths(section: Section, width: float) -> list[float]:
     return [w * scale for w in widths]
 
 
+def _para(value, style) -> Paragraph:
+    """A paragraph of plain text: reportlab parses its input as markup, so user text (meeting
+    titles, org names, reasons) is escaped; a stray `<` would otherwise break the build."""
+    return Paragraph(escape(str(value)), style)
+
+
 def _table(section: Section, styles, width: float) -> Table:
     cell = styles["cell"] if len(section.columns) <= 7 else styles["small"]
-    head = [Paragraph(str(c), cell) for c in section.columns]
-    body = [[Paragraph("—" if c is None else str(c), cell) for c in row] for row in section.rows]
+    head = [_para(c, cell) for c in section.columns]
+    body = [[_para("—" if c is None else c, cell) for c in row] for row in section.rows]
     if not body:
         body = [[Paragraph("暂无数据", cell)] + [""] * (len(section.columns) - 1)]
     table = Table([head, *body], colWidths=_column_widths(section, width), repeatRows=1)
@@ -273,17 +280,17 @@ def report_pdf(
         canvas.restoreState()
 
     story = [
-        Paragraph(title, styles["title"]),
-        Paragraph(subtitle, styles["subtitle"]),
+        _para(title, styles["title"]),
+        _para(subtitle, styles["subtitle"]),
         Spacer(1, 3 * mm),
-        Paragraph(meta, styles["meta"]),
+        _para(meta, styles["meta"]),
         Spacer(1, 6 * mm),
-        Paragraph(summary, styles["body"]),
+        _para(summary, styles["body"]),
     ]
     for index, section in enumerate(sections):
-        block = [Paragraph(f"{numeral(index + 1)}、{section.title}", styles["h1"])]
+        block = [_para(f"{numeral(index + 1)}、{section.title}", styles["h1"])]
         if section.note:
-            block.append(Paragraph(section.note, styles["note"]))
+            block.append(_para(section.note, styles["note"]))
         chart = _chart(section, width) if section.chart else None
         if chart is not None:
             block.append(chart)

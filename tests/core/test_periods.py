@@ -1,6 +1,8 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from apps.core.periods import Period, PeriodKind, add_months, working_days_after
 
 
@@ -35,3 +37,11 @@ def test_working_days_skip_weekends():
     friday = dt.date(2026, 11, 20)
     assert working_days_after(friday, 1) == dt.date(2026, 11, 23)
     assert working_days_after(friday, 5) == dt.date(2026, 11, 27)
+
+
+def test_parse_refuses_years_no_date_can_hold():
+    for text in ("0-Q1", "-5-Q1", "99999-Q2", "0-01", "-5", "10000"):
+        with pytest.raises(ValueError, match=r"期间年份超出范围|无法识别的期间"):
+            Period.parse(text)
+    assert Period.parse("2026-07") == Period.month(2026, 7)
+    assert Period.parse("1921") == Period.year_of(1921)

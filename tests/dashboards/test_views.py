@@ -109,6 +109,33 @@ def test_api_returns_the_same_sections_and_400_on_bad_quarter(rolled, users, api
     assert bad.status_code == 400 and "quarter" in bad.json()
 
 
+@pytest.mark.parametrize("quarter", ["0-Q1", "-5-Q1", "99999-Q4"])
+def test_a_year_no_calendar_holds_is_a_message_not_an_error(
+    rolled, users, client_for, api_for, quarter
+):
+    page = client_for(users.admin).get(f"/dashboards/org/{rolled.county.pk}/?q={quarter}")
+    assert page.status_code == 200 and "期间年份超出范围" in page.content.decode()
+    export = client_for(users.admin).get(
+        f"/dashboards/org/{rolled.county.pk}/export/all.xlsx?q={quarter}"
+    )
+    assert export.status_code == 400
+    api = api_for(users.admin).get(f"/api/v1/dashboards/orgs/{rolled.county.pk}/?quarter={quarter}")
+    assert api.status_code == 400 and "期间年份超出范围" in api.json()["quarter"][0]
+
+
+def test_text_that_looks_like_a_formula_stays_text_in_the_workbook(rolled, users, client_for):
+    rolled.branch_a.name = '=HYPERLINK("http://x","点击")'
+    rolled.branch_a.save(update_fields=["name"])
+    response = client_for(users.admin).get(
+        f"/dashboards/org/{rolled.town_a.pk}/export/children.xlsx?q=2026-Q3"
+    )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content))["下级党组织党员情况"]
+    cells = [row[0] for row in sheet.iter_rows(min_row=4)]
+    names = {c.value: c.data_type for c in cells}
+    assert names[rolled.branch_a.name] == "s"  # a string, not a formula Excel would run
+
+
 def test_past_quarter_reads_its_closing_snapshot(rolled, users, api_for):
     Member.objects.create(branch=rolled.branch_c, name="十月新党员", gender="male", status="full")
     member_stats_refresh(as_of=AS_OF.replace(month=10, day=9))

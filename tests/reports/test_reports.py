@@ -224,6 +224,29 @@ def test_build_form_rejects_a_future_quarter(rolled, users, client_for):
     assert not ReportBatch.objects.exists()
 
 
+def test_build_form_rejects_a_quarter_of_an_impossible_year(rolled, users, client_for):
+    response = client_for(users.staff).post(
+        "/reports/build/",
+        {"org": rolled.town_a.pk, "quarter": "-5-Q1", "scope": "self"},
+        follow=True,
+    )
+    assert response.status_code == 200 and "期间年份超出范围" in response.content.decode()
+    assert not ReportBatch.objects.exists()
+
+
+def test_markup_and_formulas_in_names_are_printed_as_text(rolled, users):
+    rolled.branch_a.name = "<b>甲村</b> & =SUM(A1)"
+    rolled.branch_a.save(update_fields=["name"])
+    report = services.report_build(org=rolled.town_a, period=Q3, actor=users.staff)
+    text = "".join(page.extract_text() for page in PdfReader(report.pdf.path).pages)
+    assert "<b>甲村</b> & =SUM(A1)" in text
+    sheet = load_workbook(report.xlsx.path)["下级党组织党员情况"]
+    cell = next(
+        row[0] for row in sheet.iter_rows(min_row=4) if row[0].value == rolled.branch_a.name
+    )
+    assert cell.data_type == "s"
+
+
 def test_quarterly_sweep_runs_once_from_the_rule_day(rolled):
     assert services.quarterly_sweep(today=dt.date(2026, 10, 4)) == []
     started = services.quarterly_sweep(today=dt.date(2026, 10, 5))
