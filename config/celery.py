@@ -49,4 +49,7 @@ beat("assessments-nightly", "assessments.nightly_sweep", crontab(hour=2, minute=
 beat("dashboards-refresh-member-stats", "dashboards.refresh_member_stats", crontab(minute="*/15"))
 # Quarterly reports: daily sweep; builds the closed quarter's reports on rule day reports.build_day.
 beat("reports-quarterly-sweep", "reports.quarterly_sweep", crontab(hour=2, minute=30))
+# Report jobs whose task was lost (killed worker, broker restart, interrupted fan-out) are
+# published again; the task claims its row, so a second message does nothing.
+beat("reports-jobs-sweep", "reports.jobs_sweep", 600.0)
 _ = crontab  # used by the declarations above as apps add them

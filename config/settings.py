@@ -232,6 +232,9 @@ if CELERY_TASK_TIME_LIMIT >= CELERY_BROKER_VISIBILITY_TIMEOUT:
         "CELERY_TASK_TIME_LIMIT must be below CELERY_VISIBILITY_TIMEOUT, or tasks are delivered twice."
     )
 CELERY_TASK_ALWAYS_EAGER = False
+# Report jobs still pending this many seconds after their task was published are published
+# again by the reports-jobs-sweep beat job (a lost message, an interrupted fan-out).
+REPORTS_REQUEUE_AFTER = env.integer("REPORTS_REQUEUE_AFTER", 7200)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Reminder lead times (apps/notifications/rules.py; docs/operations.md "Reminder outbox").

@@ -136,6 +136,7 @@ class ReportJob(models.Model):
     )
     attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
     error = models.TextField("错误", blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)  # last time its task was published
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     report = models.ForeignKey(

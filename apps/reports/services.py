@@ -9,7 +9,7 @@ import secrets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -198,16 +198,49 @@ def report_job_run(*, job_id: int) -> str:
     return "done"
 
 
-def batch_queue(batch_id: int) -> None:
+QUEUE_CHUNK = 2000
+
+
+def batch_queue(batch_id: int, *, job_ids: list[int] | None = None) -> int:
+    """Publish one task per pending job of the batch (or the given jobs), in chunks, stamping
+    `queued_at` so the sweeper can tell a job whose message was lost from one still waiting in
+    a long queue. A job published twice is harmless: its task claims the row first."""
     from apps.reports.tasks import report_job_task
 
-    ids = list(
-        ReportJob.objects.filter(batch_id=batch_id, state=JobState.PENDING).values_list(
-            "pk", flat=True
-        )
+    pending = ReportJob.objects.filter(batch_id=batch_id, state=JobState.PENDING)
+    if job_ids is not None:
+        pending = pending.filter(pk__in=job_ids)
+    ids = list(pending.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), QUEUE_CHUNK):
+        chunk = ids[start : start + QUEUE_CHUNK]
+        ReportJob.objects.filter(pk__in=chunk).update(queued_at=timezone.now())
+        for job_id in chunk:
+            report_job_task.delay(job_id)
+    return len(ids)
+
+
+def report_jobs_sweep(*, now: dt.datetime | None = None) -> int:
+    """Beat: keep unfinished batches moving without anyone pressing 重试. Jobs stuck `running`
+    past the task time limit (a killed worker) go back to pending; pending jobs whose task was
+    published longer ago than REPORTS_REQUEUE_AFTER seconds, or never (a sweep or start that was
+    interrupted half-way), are published again. Idempotent: the task claims its row."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    stale_running = now - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    ReportJob.objects.filter(state=JobState.RUNNING, started_at__lt=stale_running).update(
+        state=JobState.PENDING, queued_at=None
     )
-    for job_id in ids:
-        report_job_task.delay(job_id)
+    requeue_before = now - dt.timedelta(seconds=settings.REPORTS_REQUEUE_AFTER)
+    due = (
+        ReportJob.objects.filter(state=JobState.PENDING)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
+        .values_list("batch_id", "pk")
+    )
+    by_batch: dict[int, list[int]] = {}
+    for batch_id, job_id in due.iterator(chunk_size=QUEUE_CHUNK):
+        by_batch.setdefault(batch_id, []).append(job_id)
+    return sum(batch_queue(batch_id, job_ids=ids) for batch_id, ids in by_batch.items())
 
 
 def batch_fill(*, batch: ReportBatch) -> int:

@@ -15,3 +15,9 @@ def report_job_task(job_id: int) -> str:
 def quarterly_sweep_task() -> int:
     """Daily: start each root's scheduled batch for the closed quarter on the rule day."""
     return len(services.quarterly_sweep())
+
+
+@shared_task(name="reports.jobs_sweep")
+def report_jobs_sweep_task() -> int:
+    """Every 10 minutes: re-publish report jobs of unfinished batches whose task was lost."""
+    return services.report_jobs_sweep()

@@ -194,6 +194,32 @@ def test_failed_job_does_not_stop_the_batch_and_can_be_retried(
     assert services.report_job_run(job_id=failed.pk) == "done"
 
 
+def test_sweeper_republishes_lost_and_stuck_jobs_and_the_batch_finishes(
+    rolled, users, eager_celery
+):
+    """A batch whose messages were lost (broker restart, a fan-out cut short) and whose worker
+    died mid-job finishes on its own, with no 重试 pressed; recent messages are left alone."""
+    from django.utils import timezone
+
+    batch = ReportBatch.objects.create(
+        root=rolled.town_a, year=2026, quarter=3, created_by=users.staff
+    )
+    services.batch_fill(batch=batch)  # rows exist, tasks never published
+    lost, stuck, waiting = ReportJob.objects.filter(batch=batch).order_by("pk")
+    now = timezone.now()
+    ReportJob.objects.filter(pk=stuck.pk).update(
+        state=JobState.RUNNING, started_at=now - dt.timedelta(hours=1)
+    )
+    ReportJob.objects.filter(pk=waiting.pk).update(queued_at=now - dt.timedelta(minutes=5))
+    assert services.report_jobs_sweep(now=now) == 2  # the lost one and the stuck one
+    states = dict(ReportJob.objects.filter(batch=batch).values_list("pk", "state"))
+    assert states == {lost.pk: JobState.DONE, stuck.pk: JobState.DONE, waiting.pk: JobState.PENDING}
+    later = now + dt.timedelta(hours=3)  # its message is long overdue now
+    assert services.report_jobs_sweep(now=later) == 1
+    assert not ReportJob.objects.filter(batch=batch).exclude(state=JobState.DONE).exists()
+    assert services.report_jobs_sweep(now=later) == 0  # nothing left: idempotent
+
+
 def test_who_may_start_builds(rolled, users):
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
