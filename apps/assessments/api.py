@@ -11,7 +11,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import User
 from apps.accounts.scope import can, get_org_or_404, require, scope_of
 from apps.assessments import selectors, services
 from apps.assessments.models import (
@@ -561,10 +560,7 @@ class CycleEvaluators(APIView):
         cycle = selectors.cycle_for(request.user, pk)
         data = _valid(AsmtEvaluatorIn, request)
         require(request.user, "superior", cycle.org)
-        try:
-            user = User.objects.get(pk=data["user"], is_active=True)
-        except User.DoesNotExist:
-            raise Http404("未找到。") from None
+        user = selectors.evaluator_user_for(cycle, pk=data["user"])
         ev = services.evaluator_add(actor=request.user, cycle=cycle, user=user, group=data["group"])
         return Response({"id": ev.pk, "user": ev.user_id, "group": ev.group}, status=201)
 

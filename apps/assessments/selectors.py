@@ -283,6 +283,34 @@ def reports_to_vote(user) -> list[DutyReport]:
     return out
 
 
+def evaluator_candidates(cycle: Cycle) -> QuerySet:
+    """Who may be chosen as an evaluator of `cycle`: active users holding a role grant at a
+    (not abolished) node inside the cycle org's subtree."""
+    from apps.accounts.models import User
+
+    return User.objects.filter(
+        is_active=True,
+        grants__org__path__startswith=cycle.org.path,
+        grants__org__abolished_on__isnull=True,
+    ).distinct()
+
+
+def evaluator_user_for(cycle: Cycle, *, pk=None, username: str = "", field: str = "user"):
+    """The user named by id or username if they may evaluate in `cycle`; a user outside the
+    cycle's subtree gets the same field error as one that does not exist."""
+    qs = evaluator_candidates(cycle)
+    try:
+        if pk not in (None, ""):
+            return qs.get(pk=int(pk))
+        if (username or "").strip():
+            return qs.get(username=username.strip())
+    except (qs.model.DoesNotExist, TypeError, ValueError):
+        pass
+    from django.core.exceptions import ValidationError
+
+    raise ValidationError({field: ["未找到该用户。"]})
+
+
 def templates_visible_to(user) -> QuerySet:
     return Template.objects.all()
 

@@ -1290,6 +1290,10 @@ def evaluator_add(*, actor, cycle: Cycle, user, group: str) -> Evaluator:
     _require_superior(actor, cycle)
     if group not in EvaluatorGroup.values:
         raise ValidationError({"group": ["请选择评议人身份。"]})
+    from apps.assessments.selectors import evaluator_candidates
+
+    if not evaluator_candidates(cycle).filter(pk=user.pk).exists():
+        raise ValidationError({"user": ["未找到该用户。"]})
     if Evaluator.objects.filter(cycle=cycle, user=user).exists():
         raise ValidationError({"user": ["该用户已是本周期的评议人。"]})
     evaluator = Evaluator.objects.create(cycle=cycle, user=user, group=group)

@@ -18,7 +18,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import User
 from apps.accounts.scope import can, get_org_or_404, orgs_visible_to, require, scope_of
 from apps.assessments import selectors, services
 from apps.assessments.models import (
@@ -270,11 +269,9 @@ def cycle_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
         def add():
             require(user, "superior", cycle.org)
-            target = User.objects.filter(
-                username=post.get("username", "").strip(), is_active=True
-            ).first()
-            if target is None:
-                raise ValidationError({"username": ["未找到该用户。"]})
+            target = selectors.evaluator_user_for(
+                cycle, username=post.get("username", ""), field="username"
+            )
             services.evaluator_add(
                 actor=user, cycle=cycle, user=target, group=post.get("group", "")
             )
