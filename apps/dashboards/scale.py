@@ -383,7 +383,13 @@ def build_users(log=print) -> list[tuple[str, str, str]]:
 
     password = "scale-pass-123"
     root = Org.objects.filter(depth=1).first()
-    county = Org.objects.filter(parent=root).order_by("path").first()
+    # The first 县（区）委: the deepest local committee (a city's child, a province's grandchild).
+    county = (
+        Org.objects.filter(path__startswith=root.path, depth__gt=1)
+        .filter(org_type=OrgType.LOCAL_COMMITTEE)
+        .order_by("-depth", "path")
+        .first()
+    ) or Org.objects.filter(parent=root).order_by("path").first()
     branch = (
         Org.objects.filter(path__startswith=county.path, org_type=OrgType.BRANCH)
         .order_by("path")
@@ -450,7 +456,13 @@ def _first_month(today: dt.date, months: int) -> dt.date:
 
 
 def build_meetings(
-    tier: Tier, log=print, *, months: int = 24, today: dt.date | None = None, skip: float = 0.01
+    tier: Tier,
+    log=print,
+    *,
+    months: int = 24,
+    today: dt.date | None = None,
+    skip: float = 0.01,
+    sample: float = 1.0,
 ) -> dict:
     """Two years of 三会一课 up to the current month, with one attendance row per expected
     member, as the meetings services would have written them: counters equal to the attendance
@@ -462,7 +474,10 @@ def build_meetings(
     Audiences: 主题党日, 党员大会, 党课, 组织生活会 — every party member of the branch; 支委会 —
     the first five members of branches with ≥ 7 full members (they have a committee); 谈心谈话 —
     the first five members of every branch;
-    党小组会 — the members of the branch's party group."""
+    党小组会 — the members of the branch's party group.
+
+    `sample` < 1 gives meetings to that share of the branches only (picked by a hash of the id,
+    spread over the whole tree): a province's full two years would be ~16 M meetings."""
     from apps.core.periods import local_today
     from apps.meetings.models import Attendance, Meeting, MeetingFlag
     from apps.members.models import MEMBER_STATUSES
@@ -486,7 +501,9 @@ def build_meetings(
         cursor.execute(
             """CREATE TEMP TABLE seed_branch ON COMMIT DROP AS
             SELECT branch_id, count(*) AS n, count(*) FILTER (WHERE status = 'full') AS nfull
-            FROM seed_roster GROUP BY branch_id"""
+            FROM seed_roster WHERE (branch_id::bigint * 2654435761) %% 10000 < %s
+            GROUP BY branch_id""",
+            [round(sample * 10000)],
         )
         cursor.execute(
             """CREATE TEMP TABLE seed_group ON COMMIT DROP AS

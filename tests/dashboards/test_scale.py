@@ -33,3 +33,20 @@ def test_tiny_tier_has_two_years_of_meetings_with_true_rollups():
     ctx = context_for(org=root, period=quarter, today=local_today())
     meetings = next(s for s in sections_for(ctx) if s.code == "meetings")
     assert meetings.rows[0][1] == 12  # every branch of the tiny tier is judged
+
+
+def test_a_meetings_sample_gives_meetings_to_part_of_the_branches_only():
+    from apps.organizations.models import BRANCH_TYPES
+
+    call_command("seed_scale", tier="tiny", meetings_sample=0.5, stdout=io.StringIO())
+    branches = Org.objects.filter(org_type__in=BRANCH_TYPES).count()
+    with_meetings = Meeting.objects.values("branch_id").distinct().count()
+    assert 0 < with_meetings < branches
+    assert rollups.stats_differences() == [] and rollups.org_stats_differences() == []
+
+
+def test_a_sample_outside_zero_to_one_is_refused():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--meetings-sample"):
+        call_command("seed_scale", tier="tiny", meetings_sample=0, stdout=io.StringIO())

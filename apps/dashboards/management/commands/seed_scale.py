@@ -38,8 +38,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-meetings", action="store_true", help="skip meetings and attendance"
         )
+        parser.add_argument(
+            "--meetings-sample",
+            type=float,
+            default=1.0,
+            help="share of branches (0–1] that get two years of meetings (province: e.g. 0.1)",
+        )
 
-    def handle(self, *args, tier, force, seed, no_meetings, **options):
+    def handle(self, *args, tier, force, seed, no_meetings, meetings_sample, **options):
+        if not 0 < meetings_sample <= 1:
+            raise CommandError("--meetings-sample 应在 0 与 1 之间（如 0.1 表示一成支部）。")
         spec = scale.TIERS[tier]
         if scale.has_data() and not force:
             raise CommandError(
@@ -58,7 +66,7 @@ class Command(BaseCommand):
             scale.build_parent_links_and_terms(log=log)
             scale.build_members(spec, log=log)
             if not no_meetings:
-                scale.build_meetings(spec, log=log)
+                scale.build_meetings(spec, log=log, sample=meetings_sample)
             signins = scale.build_users(log=log)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
