@@ -197,6 +197,14 @@ def cn_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def _occurrence_date(text: str) -> dt.date | None:
+    """The date an occurrence key carries ("2026-06-30"), None when it is not one."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 # --- terms (换届, DOMAIN §1.3) ----------------------------------------------------------------
 
 
@@ -222,7 +230,28 @@ def _open_terms(horizon: dt.date):
     )
 
 
-@reminder_rule("term.superior", "换届提醒（上级党组织，任期届满前6个月）")
+def _term_still_valid(reminder: Reminder) -> bool:
+    """The term is still open, in a state the rule applies to, and still ends on the reminder's
+    day (a new term elected, a request submitted or an extension approved withdraws it)."""
+    from apps.organizations.models import Term, TermState
+
+    allowed = {
+        "term.superior": {TermState.ACTIVE},
+        "term.branch": {TermState.ACTIVE, TermState.EXTENSION_APPROVED},
+    }.get(reminder.rule)
+    term = (
+        Term.objects.filter(pk=reminder.subject_id, org__abolished_on__isnull=True)
+        .exclude(state__in=[TermState.CLOSED, TermState.RESULT_APPROVED])
+        .first()
+    )
+    if term is None or (allowed is not None and term.state not in allowed):
+        return False
+    return term_end(term).isoformat() == reminder.occurrence
+
+
+@reminder_rule(
+    "term.superior", "换届提醒（上级党组织，任期届满前6个月）", still_valid=_term_still_valid
+)
 def term_superior(now: dt.datetime) -> Iterable[Due]:
     from apps.organizations.models import TermState
 
@@ -253,7 +282,9 @@ def term_superior(now: dt.datetime) -> Iterable[Due]:
         )
 
 
-@reminder_rule("term.branch", "换届提醒（本级党组织，任期届满前2个月）")
+@reminder_rule(
+    "term.branch", "换届提醒（本级党组织，任期届满前2个月）", still_valid=_term_still_valid
+)
 def term_branch(now: dt.datetime) -> Iterable[Due]:
     from apps.organizations.models import TermState
 
@@ -284,7 +315,7 @@ def term_branch(now: dt.datetime) -> Iterable[Due]:
         )
 
 
-@reminder_rule("term.overdue", "逾期未换届")
+@reminder_rule("term.overdue", "逾期未换届", still_valid=_term_still_valid)
 def term_overdue(now: dt.datetime) -> Iterable[Due]:
     today = local_date(now)
     terms = [t for t in _open_terms(today) if term_end(t) <= today]
@@ -319,7 +350,17 @@ def probation_end(member) -> dt.date | None:
     return add_years(member.joined_on, 1) if member.joined_on else None
 
 
-@reminder_rule("member.probation_ending", "预备期将满")
+def _probation_still_valid(reminder: Reminder) -> bool:
+    """Still a probationary member whose probation ends on the reminder's day (转正, an
+    extension or a cancelled probation withdraws it)."""
+    from apps.members.models import PROBATIONARY_STATUSES, Member
+
+    member = Member.objects.filter(pk=reminder.subject_id, status__in=PROBATIONARY_STATUSES).first()
+    end = probation_end(member) if member is not None else None
+    return end is not None and end.isoformat() == reminder.occurrence
+
+
+@reminder_rule("member.probation_ending", "预备期将满", still_valid=_probation_still_valid)
 def member_probation_ending(now: dt.datetime) -> Iterable[Due]:
     from django.db.models import Q
 
@@ -359,7 +400,23 @@ def member_probation_ending(now: dt.datetime) -> Iterable[Due]:
         )
 
 
-@reminder_rule("member.lost_contact", "失联满6个月")
+def _lost_contact_still_valid(reminder: Reminder) -> bool:
+    """Still 失联 since the same day (contact restored, or a new episode, withdraws it)."""
+    from apps.members.models import MEMBER_STATUSES, ManagementStatus, Member
+
+    since = _occurrence_date(reminder.occurrence)
+    return (
+        since is not None
+        and Member.objects.filter(
+            pk=reminder.subject_id,
+            status__in=MEMBER_STATUSES,
+            management_status=ManagementStatus.LOST_CONTACT,
+            lost_contact_since=since,
+        ).exists()
+    )
+
+
+@reminder_rule("member.lost_contact", "失联满6个月", still_valid=_lost_contact_still_valid)
 def member_lost_contact(now: dt.datetime) -> Iterable[Due]:
     from apps.members.models import MEMBER_STATUSES, ManagementStatus, Member
     from apps.members.rules import LOST_CONTACT_MONTHS
@@ -443,7 +500,7 @@ def member_dues_arrears(now: dt.datetime) -> Iterable[Due]:
     lengths = [int(x) for x in str(rule_value("notifications.dues_arrears_months")).split(",") if x]
     streaks = _dues_streaks(today, lengths)
     ids = {member_id for rows in streaks.values() for member_id, _ in rows}
-    members = {m.pk: m for m in Member.objects.filter(pk__in=ids).select_related("branch")}
+    members = {m.pk: m for m in Member.objects.filter(pk__in=ids).select_related("branch", "user")}
     people = branch_people({m.branch_id: m.branch for m in members.values()}.values())
     due_at = send_time(today.replace(day=1))
     secretary_from = int(rule_value("notifications.dues_secretary_from_months"))
@@ -459,7 +516,10 @@ def member_dues_arrears(now: dt.datetime) -> Iterable[Due]:
                 "org_id": member.branch_id,
                 "level": SEVERITY_WARNING if n < 5 else SEVERITY_DANGER,
             }
-            if member.user_id:
+            # A member without a (working) account cannot be told directly: the branch
+            # secretary is, from the first month, to remind them in person.
+            has_account = bool(member.user_id and member.user.is_active)
+            if has_account:
                 yield Due(
                     **common,
                     recipient_ids=(member.user_id,),
@@ -468,18 +528,43 @@ def member_dues_arrears(now: dt.datetime) -> Iterable[Due]:
                     url=url_for("members:me"),
                     channels=(Channel.INBOX, Channel.SMS),
                 )
-            if n >= secretary_from:
+            if n >= secretary_from or not has_account:
+                no_account = "" if has_account else "该党员未开通平台账号，请当面提醒。"
                 yield Due(
                     **common,
                     recipient_ids=tuple(people[member.branch_id]),
                     title=f"党员{member.name}已连续{n}个月未交纳党费",
-                    body=f"自{first.year}年{first.month}月起未交。请谈心谈话、督促交纳。",
+                    body=f"自{first.year}年{first.month}月起未交。{no_account}"
+                    "请谈心谈话、督促交纳。",
                     url=url_for("members:dues"),
                     channels=(Channel.INBOX, Channel.EMAIL),
                 )
 
 
-@reminder_rule("member.development_talk", "入党申请后1个月内谈话")
+def _talk_still_valid(reminder: Reminder) -> bool:
+    """Still an applicant with no talk recorded, whose latest application gives the reminder's
+    deadline (a talk recorded after the reminder was written withdraws it)."""
+    from apps.members.models import DevelopmentStep, Member, MemberStatus, Step
+    from apps.members.rules import TALK_WITHIN_MONTHS
+
+    if not Member.objects.filter(pk=reminder.subject_id, status=MemberStatus.APPLICANT).exists():
+        return False
+    steps = DevelopmentStep.objects.filter(member_id=reminder.subject_id)
+    if steps.filter(step=Step.TALK).exists():
+        return False
+    applied_on = (
+        steps.filter(step=Step.APPLICATION)
+        .order_by("-done_on")
+        .values_list("done_on", flat=True)
+        .first()
+    )
+    return (
+        applied_on is not None
+        and add_months(applied_on, TALK_WITHIN_MONTHS).isoformat() == reminder.occurrence
+    )
+
+
+@reminder_rule("member.development_talk", "入党申请后1个月内谈话", still_valid=_talk_still_valid)
 def member_development_talk(now: dt.datetime) -> Iterable[Due]:
     from django.db.models import Exists, OuterRef, Subquery
 
@@ -523,7 +608,51 @@ def member_development_talk(now: dt.datetime) -> Iterable[Due]:
         )
 
 
-@reminder_rule("member.development_approval", "上级党委3个月内审批")
+def _approval_still_valid(reminder: Reminder) -> bool:
+    """The branch meeting the reminder is about is still the latest one and still awaits the
+    superior's approval, and the member is still in the status it applies to (接收: 发展对象,
+    转正: 预备党员)."""
+    from apps.members.models import (
+        PROBATIONARY_STATUSES,
+        DevelopmentStep,
+        Member,
+        MemberStatus,
+        Step,
+    )
+
+    what, _, day = reminder.occurrence.partition(":")
+    meeting_on = _occurrence_date(day)
+    if what == "接收":
+        statuses, meeting_step, approval_step = (
+            [MemberStatus.CANDIDATE],
+            Step.ADMISSION_MEETING,
+            Step.ADMISSION_APPROVAL,
+        )
+    elif what == "转正":
+        statuses, meeting_step, approval_step = (
+            list(PROBATIONARY_STATUSES),
+            Step.CONFIRMATION_MEETING,
+            Step.CONFIRMATION_APPROVAL,
+        )
+    else:
+        return False
+    if meeting_on is None or not (
+        Member.objects.filter(pk=reminder.subject_id, status__in=statuses).exists()
+    ):
+        return False
+    steps = DevelopmentStep.objects.filter(member_id=reminder.subject_id)
+    latest = (
+        steps.filter(step=meeting_step).order_by("-done_on").values_list("done_on", flat=True)
+    ).first()
+    approvals = steps.filter(step=approval_step)
+    if what == "转正":  # an approval of an earlier confirmation meeting does not count
+        approvals = approvals.filter(done_on__gte=meeting_on)
+    return latest == meeting_on and not approvals.exists()
+
+
+@reminder_rule(
+    "member.development_approval", "上级党委3个月内审批", still_valid=_approval_still_valid
+)
 def member_development_approval(now: dt.datetime) -> Iterable[Due]:
     from django.db.models import F, OuterRef, Q, Subquery
 
@@ -1035,7 +1164,41 @@ def reminders_member_status_changed(*, member) -> int:
             rules=["member.dues_arrears", "member.lost_contact"],
             reason="党员状态已变更",
         )
+    # Whatever else the change made moot (恢复党籍 also ends 失联 ...).
+    withdrawn += reminders_member_changed(member=member, reason="党员状态已变更")
     return withdrawn
+
+
+MEMBER_RULES = (
+    "member.probation_ending",
+    "member.lost_contact",
+    "member.dues_arrears",
+    "member.development_talk",
+    "member.development_approval",
+)
+
+
+def reminders_member_changed(*, member, reason: str = "党员信息已变更") -> int:
+    """apps.members' services call this in the transaction of any write that can make a member
+    reminder moot without a status change (contact restored, a talk or an approval recorded,
+    a probation end corrected): every active reminder about the member whose rule no longer
+    holds (`still_valid`) is withdrawn. Idempotent. Returns the deliveries withdrawn."""
+    from apps.notifications.models import ReminderState
+
+    verdicts: dict[tuple[str, str], bool] = {}
+    stale = []
+    for reminder in Reminder.objects.filter(
+        rule__in=MEMBER_RULES,
+        subject_type="members.member",
+        subject_id=member.pk,
+        state=ReminderState.ACTIVE,
+    ):
+        key = (reminder.rule, reminder.occurrence)
+        if key not in verdicts:
+            verdicts[key] = reminder_still_valid(reminder)
+        if not verdicts[key]:
+            stale.append(reminder.pk)
+    return reminders_withdraw_ids(stale, reason=reason)
 
 
 def reminders_dues_paid(*, member, months: Iterable[dt.date]) -> int:
