@@ -96,10 +96,39 @@ class VoteOut(serializers.Serializer):
 
 
 class FlagOut(serializers.Serializer):
+    """A 纸上党建 flag as the reader may see it (selectors.flags_for_viewer): the other meeting
+    of a similarity flag is named only when it lies in the reader's scope."""
+
     code = serializers.CharField()
     label = serializers.CharField(source="get_code_display")
-    detail = serializers.CharField()
-    other_id = serializers.IntegerField(allow_null=True)
+    detail = serializers.SerializerMethodField()
+    other_id = serializers.SerializerMethodField()
+
+    def get_detail(self, obj) -> str:
+        return getattr(obj, "shown_detail", None) or (
+            "与其他组织的一条记录高度相似" if obj.other_id else obj.detail
+        )
+
+    def get_other_id(self, obj) -> int | None:
+        return obj.other_id if getattr(obj, "other_visible", False) else None
+
+
+class AppraisalOut(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    name = serializers.CharField(source="member.name")
+    grade = serializers.CharField(help_text="空：预备党员参加评议，不评定等次")
+    grade_label = serializers.SerializerMethodField()
+    comment = serializers.CharField()
+
+    def get_grade_label(self, obj) -> str:
+        return obj.get_grade_display() if obj.grade else "不评定等次"
+
+
+class CriticismNoteOut(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    name = serializers.CharField(source="member.name")
+    self_criticism = serializers.CharField()
+    criticism_received = serializers.CharField()
 
 
 class AttachmentOut(serializers.Serializer):
@@ -150,6 +179,8 @@ class MeetingOut(MeetingListOut):
     votes = VoteOut(many=True)
     flags = FlagOut(many=True)
     attachments = AttachmentOut(many=True)
+    appraisals = AppraisalOut(many=True)
+    criticism_notes = CriticismNoteOut(many=True)
 
     class Meta(MeetingListOut.Meta):
         fields = [
@@ -176,6 +207,8 @@ class MeetingOut(MeetingListOut):
             "votes",
             "flags",
             "attachments",
+            "appraisals",
+            "criticism_notes",
         ]
 
 
@@ -334,8 +367,14 @@ def _valid(serializer_class, request):
     return s.validated_data
 
 
-def _detail(meeting) -> Response:
-    return Response(MeetingOut(selectors.meeting_detail(meeting)).data)
+def _meeting_out(meeting, user) -> dict:
+    meeting = selectors.meeting_detail(meeting)
+    selectors.flags_for_viewer(user, meeting)  # marks the prefetched flags for this reader
+    return MeetingOut(meeting).data
+
+
+def _detail(meeting, user) -> Response:
+    return Response(_meeting_out(meeting, user))
 
 
 def _branch_group(user, data):
@@ -419,15 +458,13 @@ class MeetingList(generics.ListAPIView):
             guests=data["guests"],
             unplanned_reason=data["unplanned_reason"],
         )
-        return Response(
-            MeetingOut(selectors.meeting_detail(meeting)).data, status=status.HTTP_201_CREATED
-        )
+        return Response(_meeting_out(meeting, request.user), status=status.HTTP_201_CREATED)
 
 
 def _attendee_view(meeting, user) -> dict:
     """What an expected attendee without the `view` scope may read: the record without the
     other people's attendance, the 纸上党建 flags, attachments and the review comment."""
-    data = MeetingOut(selectors.meeting_detail(meeting)).data
+    data = _meeting_out(meeting, user)
     member = selectors.member_record_of(user)
     data["attendances"] = [a for a in data["attendances"] if member and a["member_id"] == member.pk]
     data["flags"], data["attachments"], data["review_comment"] = [], [], ""
@@ -445,7 +482,7 @@ class MeetingDetail(APIView):
         meeting, full = selectors.meeting_read(request.user, pk)
         if not full:
             return Response(_attendee_view(meeting, request.user))
-        return _detail(meeting)
+        return _detail(meeting, request.user)
 
     @extend_schema(parameters=[OpenApiParameter("reason", str)], responses={204: None})
     def delete(self, request, pk: int):
@@ -469,7 +506,7 @@ class MeetingRecord(APIView):
         meeting = selectors.meeting_for(request.user, pk, "branch_write")
         data = _valid(RecordIn, request)
         meeting = services.meeting_record(actor=request.user, meeting=meeting, **data)
-        return _detail(meeting)
+        return _detail(meeting, request.user)
 
 
 class MeetingAttendees(APIView):
@@ -489,7 +526,7 @@ class MeetingAttendees(APIView):
             include_ids=data["include"],
             reason=data["reason"],
         )
-        return _detail(meeting)
+        return _detail(meeting, request.user)
 
 
 class MeetingMove(APIView):
@@ -497,7 +534,9 @@ class MeetingMove(APIView):
     def post(self, request, pk: int):
         meeting = selectors.meeting_for(request.user, pk, "branch_write")
         data = _valid(MoveIn, request)
-        return _detail(services.meeting_move(actor=request.user, meeting=meeting, **data))
+        return _detail(
+            services.meeting_move(actor=request.user, meeting=meeting, **data), request.user
+        )
 
 
 class MeetingCancel(APIView):
@@ -506,7 +545,8 @@ class MeetingCancel(APIView):
         meeting = selectors.meeting_for(request.user, pk, "branch_write")
         data = _valid(ReasonIn, request)
         return _detail(
-            services.meeting_cancel(actor=request.user, meeting=meeting, reason=data["reason"])
+            services.meeting_cancel(actor=request.user, meeting=meeting, reason=data["reason"]),
+            request.user,
         )
 
 
@@ -514,7 +554,7 @@ class MeetingSubmit(APIView):
     @extend_schema(request=None, responses=MeetingOut)
     def post(self, request, pk: int):
         meeting = selectors.meeting_for(request.user, pk, "branch_write")
-        return _detail(services.meeting_submit(actor=request.user, meeting=meeting))
+        return _detail(services.meeting_submit(actor=request.user, meeting=meeting), request.user)
 
 
 class MeetingAccept(APIView):
@@ -523,7 +563,8 @@ class MeetingAccept(APIView):
         meeting = selectors.meeting_for(request.user, pk, "superior")
         data = _valid(CommentIn, request)
         return _detail(
-            services.meeting_accept(actor=request.user, meeting=meeting, comment=data["comment"])
+            services.meeting_accept(actor=request.user, meeting=meeting, comment=data["comment"]),
+            request.user,
         )
 
 
@@ -534,7 +575,8 @@ class MeetingReturn(APIView):
         meeting = selectors.meeting_for(request.user, pk, "superior")
         data = _valid(CommentIn, request)
         return _detail(
-            services.meeting_return(actor=request.user, meeting=meeting, comment=data["comment"])
+            services.meeting_return(actor=request.user, meeting=meeting, comment=data["comment"]),
+            request.user,
         )
 
 
@@ -547,7 +589,7 @@ class MeetingAppraisals(APIView):
         services.appraisal_record(
             actor=request.user, meeting=meeting, grades=data["grades"], reason=data["reason"]
         )
-        return _detail(meeting)
+        return _detail(meeting, request.user)
 
 
 class MeetingCriticism(APIView):
@@ -563,7 +605,7 @@ class MeetingCriticism(APIView):
             topics=data.get("topics"),
             reason=data["reason"],
         )
-        return _detail(meeting)
+        return _detail(meeting, request.user)
 
 
 class MeetingAttachments(APIView):

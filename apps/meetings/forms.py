@@ -72,21 +72,36 @@ class RecordForm(forms.Form):
     decisions = forms.CharField(
         label="决议/决定", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    topics = forms.CharField(
+        label="组织生活会主题",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="如：对照党章党规，查摆问题、开展批评和自我批评",
+    )
     unplanned_reason = forms.CharField(label="未列入计划的原因", max_length=300, required=False)
     reason = forms.CharField(
         label="修改原因（已报送的记录修改后保留原版本）", max_length=300, required=False
     )
 
-    def __init__(self, *args, members=(), locked=False, **kwargs):
+    def __init__(self, *args, members=(), locked=False, org_life=False, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", "—")] + [(m.pk, m.name) for m in members]
         for name in ("host", "recorder", "lecturer"):
             self.fields[name].choices = choices
             self.fields[name].widget.attrs["class"] = "form-select"
-        for name in ("lecturer_name", "minutes", "decisions", "unplanned_reason", "reason"):
+        for name in (
+            "lecturer_name",
+            "minutes",
+            "decisions",
+            "topics",
+            "unplanned_reason",
+            "reason",
+        ):
             self.fields[name].widget.attrs["class"] = "form-control"
         if not locked:
             del self.fields["reason"]
+        if not org_life:
+            del self.fields["topics"]
 
 
 class VoteForm(forms.Form):

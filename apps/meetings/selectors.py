@@ -153,6 +153,65 @@ def meeting_detail(meeting: Meeting) -> Meeting:
     )
 
 
+@dataclass
+class SheetRow:
+    """One person on the 民主评议 or 批评与自我批评 sheet of a meeting."""
+
+    member: object
+    probationary: bool
+    grade: str = ""
+    comment: str = ""
+    self_criticism: str = ""
+    criticism_received: str = ""
+
+
+def meeting_sheet(meeting: Meeting) -> list[SheetRow]:
+    """The party members expected at the meeting (预备 and 正式 in good standing), with their
+    recorded 民主评议 grade and 批评与自我批评 notes. `meeting` comes from `meeting_detail`."""
+    from apps.members.models import MEMBER_STATUSES, PROBATIONARY_STATUSES
+
+    grades = {a.member_id: a for a in meeting.appraisals.all()}
+    notes = {c.member_id: c for c in meeting.criticism_notes.all()}
+    rows = []
+    for a in meeting.attendances.all():
+        m = a.member
+        if m.status not in MEMBER_STATUSES and m.pk not in grades and m.pk not in notes:
+            continue
+        g, c = grades.get(m.pk), notes.get(m.pk)
+        rows.append(
+            SheetRow(
+                member=m,
+                probationary=m.status in PROBATIONARY_STATUSES,
+                grade=g.grade if g else "",
+                comment=g.comment if g else "",
+                self_criticism=c.self_criticism if c else "",
+                criticism_received=c.criticism_received if c else "",
+            )
+        )
+    return rows
+
+
+def flags_for_viewer(user, meeting: Meeting) -> list[MeetingFlag]:
+    """The meeting's 纸上党建 flags as `user` may read them: the other meeting of a similarity
+    flag (its branch, title, date, id) only when it lies in the user's scope; otherwise the
+    flag says only that another organisation holds a nearly identical record.
+    Sets `other_visible` and `shown_detail` on each flag. `meeting` comes from `meeting_detail`."""
+    flags = list(meeting.flags.all())
+    other_ids = {f.other_id for f in flags if f.other_id}
+    visible = (
+        set(meetings_visible_to(user).filter(pk__in=other_ids).values_list("pk", flat=True))
+        if other_ids
+        else set()
+    )
+    for f in flags:
+        f.other_visible = f.other_id in visible
+        if f.other_id and not f.other_visible:
+            f.shown_detail = "与其他组织的一条记录高度相似"
+        else:
+            f.shown_detail = f.detail
+    return flags
+
+
 def meetings_in_month(branch: Org, month: Period) -> list[Meeting]:
     return list(
         Meeting.objects.filter(
@@ -654,6 +713,27 @@ def appraisals_for_member(member) -> list[dict]:
             "grade_label": r.get_grade_display() if r.grade else "参加评议（预备党员不评定等次）",
             "comment": r.comment,
         }
+        for r in rows
+    ]
+
+
+def appraisal_timeline_entries(*, member) -> list[tuple[dt.date, str, str]]:
+    """民主评议 results for `apps.members.selectors.member_timeline`: (date, title, detail) per
+    reported (submitted or accepted) appraisal meeting, newest first. 预备党员 take part
+    without a grade (不评定等次)."""
+    rows = (
+        Appraisal.objects.filter(
+            member=member, meeting__state__in=[MeetingState.SUBMITTED, MeetingState.ACCEPTED]
+        )
+        .select_related("meeting")
+        .order_by("-meeting__starts_at", "-meeting_id")
+    )
+    return [
+        (
+            local_date(r.meeting.starts_at),
+            f"民主评议：{r.get_grade_display() if r.grade else '参加评议（不评定等次）'}",
+            " · ".join(x for x in (r.meeting.title, r.comment) if x),
+        )
         for r in rows
     ]
 

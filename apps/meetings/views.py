@@ -39,6 +39,7 @@ from apps.meetings.forms import (
 )
 from apps.meetings.models import (
     LOCKED_STATES,
+    AppraisalGrade,
     AttendanceStatus,
     ExclusionReason,
     Exemption,
@@ -206,8 +207,10 @@ def _record_context(request, meeting, form=None, vote_form=None, errors=(), elec
             "lecturer_name": meeting.lecturer_name,
             "minutes": meeting.minutes,
             "decisions": meeting.decisions,
+            "topics": meeting.topics,
             "unplanned_reason": meeting.unplanned_reason,
         },
+        org_life=MeetingKind.ORG_LIFE in meeting.kinds,
     )
     return {
         "meeting": meeting,
@@ -221,6 +224,25 @@ def _record_context(request, meeting, form=None, vote_form=None, errors=(), elec
         "is_lecture": MeetingKind.LECTURE in meeting.kinds,
         "errors": errors,
         "attachment_form": AttachmentForm(),
+        "flags": selectors.flags_for_viewer(request.user, meeting),
+        **_sheet_context(meeting),
+    }
+
+
+def _sheet_context(
+    meeting, *, sheet=None, appraisal_errors=(), criticism_errors=(), saved=""
+) -> dict:
+    """Context of the 民主评议 and 批评与自我批评 fragments (`meeting` from meeting_detail)."""
+    return {
+        "meeting": meeting,
+        "locked": meeting.state in LOCKED_STATES,
+        "sheet": sheet if sheet is not None else selectors.meeting_sheet(meeting),
+        "is_appraisal": MeetingKind.APPRAISAL in meeting.kinds,
+        "is_org_life": MeetingKind.ORG_LIFE in meeting.kinds,
+        "grades": AppraisalGrade.choices,
+        "appraisal_errors": appraisal_errors,
+        "criticism_errors": criticism_errors,
+        "saved": saved,
     }
 
 
@@ -230,7 +252,12 @@ def record_view(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.meeting_for(request.user, pk, "branch_write")
     if request.method == "POST":
         members = [a.member for a in meeting.attendances.select_related("member")]
-        form = RecordForm(request.POST, members=members, locked=meeting.state in LOCKED_STATES)
+        form = RecordForm(
+            request.POST,
+            members=members,
+            locked=meeting.state in LOCKED_STATES,
+            org_life=MeetingKind.ORG_LIFE in meeting.kinds,
+        )
         if form.is_valid():
             d = form.cleaned_data
             try:
@@ -243,6 +270,7 @@ def record_view(request: HttpRequest, pk: int) -> HttpResponse:
                     lecturer_name=d["lecturer_name"],
                     minutes=d["minutes"],
                     decisions=d["decisions"],
+                    topics=d.get("topics"),
                     unplanned_reason=d["unplanned_reason"],
                     reason=d.get("reason", ""),
                 )
@@ -381,6 +409,95 @@ def attendance_tap(request: HttpRequest, pk: int, member_id: int) -> HttpRespons
     )
     response["HX-Trigger"] = "attendance-changed"
     return response
+
+
+def _sheet_response(request, meeting, template: str, **ctx) -> HttpResponse:
+    """The fragment alone (HTMX, GET, or with errors); a plain form POST that saved goes back
+    to the record page."""
+    status = 400 if ctx.get("appraisal_errors") or ctx.get("criticism_errors") else 200
+    if request.headers.get("HX-Request") or request.method == "GET" or status == 400:
+        return render(request, template, _sheet_context(meeting, **ctx), status=status)
+    messages.success(request, ctx.get("saved") or "已保存。")
+    return redirect("meetings:record", pk=meeting.pk)
+
+
+@login_required
+def appraisals_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """民主评议 (HTMX fragment of the record page): one grade per member (优秀 at most 1/3 of
+    those graded); 预备党员 take part but are not graded."""
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    if MeetingKind.APPRAISAL not in meeting.kinds:
+        raise Http404("未找到。")
+    detail = selectors.meeting_detail(meeting)
+    if request.method != "POST":
+        return _sheet_response(request, detail, "meetings/_appraisals.html")
+    p = request.POST
+    sheet = selectors.meeting_sheet(detail)
+    for row in sheet:  # keep what was typed when the page comes back with errors
+        row.grade = "" if row.probationary else p.get(f"grade_{row.member.pk}", "")
+        row.comment = p.get(f"comment_{row.member.pk}", "").strip()
+    try:
+        services.appraisal_record(
+            actor=request.user,
+            meeting=meeting,
+            grades=[
+                {"member_id": r.member.pk, "grade": r.grade, "comment": r.comment} for r in sheet
+            ],
+            reason=p.get("reason", ""),
+        )
+    except ValidationError as exc:
+        return _sheet_response(
+            request, detail, "meetings/_appraisals.html", sheet=sheet, appraisal_errors=_errors(exc)
+        )
+    return _sheet_response(
+        request,
+        selectors.meeting_detail(meeting),
+        "meetings/_appraisals.html",
+        saved="民主评议结果已保存。",
+    )
+
+
+@login_required
+def criticism_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """组织生活会 批评与自我批评 (HTMX fragment of the record page): per-member notes; the
+    topics are on the record form."""
+    meeting = selectors.meeting_for(request.user, pk, "branch_write")
+    if MeetingKind.ORG_LIFE not in meeting.kinds:
+        raise Http404("未找到。")
+    detail = selectors.meeting_detail(meeting)
+    if request.method != "POST":
+        return _sheet_response(request, detail, "meetings/_criticism.html")
+    p = request.POST
+    sheet = selectors.meeting_sheet(detail)
+    for row in sheet:
+        row.self_criticism = p.get(f"self_{row.member.pk}", "").strip()
+        row.criticism_received = p.get(f"received_{row.member.pk}", "").strip()
+    try:
+        services.criticism_record(
+            actor=request.user,
+            meeting=meeting,
+            notes=[
+                {
+                    "member_id": r.member.pk,
+                    "self_criticism": r.self_criticism,
+                    "criticism_received": r.criticism_received,
+                }
+                for r in sheet
+                if r.self_criticism or r.criticism_received
+            ],
+            topics=p.get("topics"),
+            reason=p.get("reason", ""),
+        )
+    except ValidationError as exc:
+        return _sheet_response(
+            request, detail, "meetings/_criticism.html", sheet=sheet, criticism_errors=_errors(exc)
+        )
+    return _sheet_response(
+        request,
+        selectors.meeting_detail(meeting),
+        "meetings/_criticism.html",
+        saved="批评与自我批评已保存。",
+    )
 
 
 @login_required
@@ -556,6 +673,7 @@ def _detail_context(request, meeting):
         "review_form": ReviewForm(),
         "locked": meeting.state in LOCKED_STATES,
         "absent": [a for a in meeting.attendances.all() if a.status in ("leave", "absent")],
+        "flags": selectors.flags_for_viewer(request.user, meeting),
     }
 
 
