@@ -220,6 +220,12 @@ class MemberLifecycle(APIView):
 
     @extend_schema(request=LifecycleSerializer, responses=MemberSerializer)
     def post(self, request, id: int):
+    deciding_org = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="决定组织：所在党支部或其上级党组织的编号；默认审批事项为上级党委，其余为本支部",
+    )
         member = _member(request, id)
         require_any(request.user, member.branch)
         data = dict(_valid(LifecycleSerializer, request.data))
@@ -259,6 +265,7 @@ class StepWriteSerializer(serializers.Serializer):
     step = serializers.IntegerField(min_value=2, max_value=25)
     done_on = serializers.DateField()
     people = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+            "deciding_org",
     note = serializers.CharField(required=False, allow_blank=True)
     late_reason = serializers.CharField(required=False, allow_blank=True)
     publicity_from = serializers.DateField(required=False, allow_null=True)
@@ -281,6 +288,11 @@ class MemberSteps(APIView):
 
     @extend_schema(responses=StepSerializer(many=True))
     def get(self, request, id: int):
+    deciding_org = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="决定组织：所在党支部或其上级党组织的编号；默认审批步骤为上级党委，其余为本支部",
+    )
         member = _member(request, id)
         return Response(StepSerializer(member.steps.prefetch_related("people"), many=True).data)
 
@@ -297,16 +309,21 @@ class MemberSteps(APIView):
         row = services.development_step_record(
             actor=request.user,
             member=member,
-            step=data.pop("step"),
+            step=step,
             done_on=data.pop("done_on"),
             people=people,
             **data,
+        step = data.pop("step")
+        deciding_org = services.deciding_org_resolve(
+            member, data.pop("deciding_org", None), approval=step in services.APPROVAL_STEPS
+        )
         )
         return Response(StepSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
 class ApplySerializer(serializers.Serializer):
     branch = serializers.IntegerField()
+            deciding_org=deciding_org,
     name = serializers.CharField(max_length=64)
     gender = serializers.ChoiceField(choices=Gender.choices)
     applied_on = serializers.DateField()

@@ -130,15 +130,35 @@ class LifecycleForm(BootstrapForm):
 
 
 ACTIONS = {
-    "confirm": ("按期转正", ["on", "reason"]),
-    "extend": ("延长预备期", ["on", "months", "reason"]),
-    "cancel": ("取消预备党员资格", ["on", "reason"]),
-    "suspend": ("停止党籍", ["on", "reason"]),
-    "restore": ("恢复党籍", ["on", "reason"]),
-    "remove": ("出党", ["on", "kind", "reason"]),
-    "decease": ("去世", ["on", "reason"]),
+    "confirm": ("按期转正", ["on", "reason", "deciding_org"]),
+    "extend": ("延长预备期", ["on", "months", "reason", "deciding_org"]),
+    "cancel": ("取消预备党员资格", ["on", "reason", "deciding_org"]),
+    "suspend": ("停止党籍", ["on", "reason", "deciding_org"]),
+    "restore": ("恢复党籍", ["on", "reason", "deciding_org"]),
+    "remove": ("出党", ["on", "kind", "reason", "deciding_org"]),
+    "decease": ("去世", ["on", "reason", "deciding_org"]),
     "lost_contact": ("登记失联", ["on", "reason"]),
 }
+    deciding_org = forms.TypedChoiceField(
+        label="决定组织", required=False, coerce=int, empty_value=None, choices=[]
+    )
+
+    def __init__(self, *args, member: Member | None = None, approval: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if member is not None:
+            deciding_org_field(self.fields["deciding_org"], member, approval=approval)
+
+
+def deciding_org_field(field, member: Member, *, approval: bool) -> None:
+    """Choices: the member's branch and its superiors; empty means the default."""
+    from apps.members import services
+
+    default = services.deciding_org_default(member, approval=approval)
+    field.choices = [
+        ("", f"默认：{default.name}"),
+        *[(o.pk, o.name) for o in services.deciding_org_choices(member)],
+    ]
+    field.help_text = "上级党委审批的事项默认为上级党委，其余默认为本支部。"
 
 
 class RevealForm(forms.Form):
@@ -218,11 +238,14 @@ class StepForm(BootstrapForm):
             # One page per step: show only what that step needs (a phone form of 3 fields,
             # not 14). The step itself comes from the page.
             self.fields["step"].widget = forms.HiddenInput()
-            keep = {"step", "done_on", "note", *STEP_EXTRA_FIELDS.get(step, ())}
+            keep = {"step", "done_on", "note", "deciding_org", *STEP_EXTRA_FIELDS.get(step, ())}
             for name in list(self.fields):
                 if name not in keep:
                     del self.fields[name]
             if step in PEOPLE_LABELS:
+    deciding_org = forms.TypedChoiceField(
+        label="决定组织", required=False, coerce=int, empty_value=None, choices=[]
+    )
                 self.fields["people"].label = PEOPLE_LABELS[step]
         if member is not None and "people" in self.fields:
             self.fields["people"].queryset = (
@@ -233,9 +256,13 @@ class StepForm(BootstrapForm):
 
     def facts(self) -> dict:
         data = dict(self.cleaned_data)
-        for key in ("step", "done_on", "people"):
+        for key in ("step", "done_on", "people", "deciding_org"):
             data.pop(key, None)
         return {k: v for k, v in data.items() if v not in (None, "")}
+        if member is not None:
+            from apps.members.services import APPROVAL_STEPS
+
+            deciding_org_field(self.fields["deciding_org"], member, approval=step in APPROVAL_STEPS)
 
 
 class DuesBaseForm(BootstrapForm):

@@ -113,14 +113,16 @@ def member_timeline(*, member: Member) -> list[TimelineEntry]:
                 ),
             )
         )
-    for s in member.steps.prefetch_related("people"):
+    for s in member.steps.select_related("deciding_org").prefetch_related("people"):
         people = "、".join(p.name for p in s.people.all())
         entries.append(
             TimelineEntry(
                 s.done_on,
                 "step",
                 f"第{s.step}步 {s.get_step_display()}",
-                " · ".join(x for x in (people, s.note) if x),
+                " · ".join(
+                    x for x in (people, s.note, s.deciding_org.name if s.deciding_org else "") if x
+                ),
             )
         )
     for t in member.transfers.prefetch_related("events"):

@@ -69,6 +69,104 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.DECEASED: frozenset(),
 }
 
+# The status each lifecycle action starts from. TRANSITIONS alone is not enough: 转正 and 恢复党籍
+# both end in 正式党员, so each service also checks that it is its own starting status
+# (恢复党籍 only from 停止党籍, 转正 only from 预备党员).
+LIFECYCLE_FROM: dict[str, frozenset[str]] = {
+    "confirm": PROBATIONARY_STATUSES,
+    "extend": frozenset({S.PROBATIONARY}),
+    "cancel": PROBATIONARY_STATUSES,
+    "suspend": frozenset({S.FULL}),
+    "restore": frozenset({S.SUSPENDED}),
+    "remove": frozenset({S.FULL, S.SUSPENDED}),
+    "decease": frozenset(s for s, moves in TRANSITIONS.items() if s and S.DECEASED in moves),
+    "lost_contact": frozenset({S.FULL, *PROBATIONARY_STATUSES}),
+}
+LIFECYCLE_LABELS = {
+    "confirm": "转正",
+    "extend": "延长预备期",
+    "cancel": "取消预备党员资格",
+    "suspend": "停止党籍",
+    "restore": "恢复党籍",
+    "remove": "出党",
+    "decease": "去世",
+    "lost_contact": "登记失联",
+}
+
+
+# Decisions a superior committee takes (上级党委审批/批准); the rest are the branch's own.
+APPROVAL_ACTIONS = frozenset({"confirm", "extend", "cancel", "suspend", "restore", "remove"})
+APPROVAL_STEPS = frozenset(
+    {
+        Step.ACTIVIST_FILED,
+        Step.CANDIDATE_FILED,
+        Step.PRE_REVIEW,
+        Step.ADMISSION_TALK,
+        Step.ADMISSION_APPROVAL,
+        Step.ADMISSION_FILED,
+        Step.CONFIRMATION_APPROVAL,
+    }
+)
+DECIDING_COMMITTEE_TYPES = frozenset(
+    {OrgType.PRIMARY_COMMITTEE, OrgType.WORK_COMMITTEE, OrgType.LOCAL_COMMITTEE}
+)
+
+
+def deciding_org_choices(member: Member) -> list[Org]:
+    """The orgs that may decide about `member`: the branch and its superiors, nearest first.
+    (The member itself was found through the scope door; so are these, by its path.)"""
+    paths = [member.branch.path, *reversed(member.branch.ancestor_paths())]
+    orgs = {o.path: o for o in Org.objects.filter(path__in=paths)}
+    return [orgs[p] for p in paths if p in orgs]
+
+
+def deciding_org_default(member: Member, *, approval: bool) -> Org:
+    """基层党委 (the nearest committee with the power to approve) for approvals, else the branch."""
+    if approval:
+        for org in deciding_org_choices(member)[1:]:
+            if org.org_type in DECIDING_COMMITTEE_TYPES:
+                return org
+    return member.branch
+
+
+def deciding_org_resolve(member: Member, org_id, *, approval: bool) -> Org:
+    """An id given in a form or API body → the deciding org; only the branch or a superior."""
+    if org_id in (None, ""):
+        return deciding_org_default(member, approval=approval)
+    for org in deciding_org_choices(member):
+        if str(org.pk) == str(org_id):
+            return org
+    raise ValidationError({"deciding_org": ["决定组织须为该党员所在党支部或其上级党组织。"]})
+
+
+def _check_deciding_org(member: Member, org: Org | None, *, approval: bool) -> Org:
+    if org is None:
+        return deciding_org_default(member, approval=approval)
+    return deciding_org_resolve(member, org.pk, approval=approval)
+
+
+def lifecycle_allowed(member: Member) -> list[str]:
+    """The lifecycle actions `member`'s current status allows (pages show only these)."""
+    return [a for a, starts in LIFECYCLE_FROM.items() if member.status in starts]
+
+
+def lifecycle_refusal(member: Member, action: str) -> str:
+    """Why `member`'s current status does not allow `action`; "" when it does."""
+    if member.status in LIFECYCLE_FROM[action]:
+        return ""
+    starts = "、".join(S(s).label for s in S if s in LIFECYCLE_FROM[action])
+    return (
+        f"该党员当前为“{S(member.status).label}”，不能办理“{LIFECYCLE_LABELS[action]}”"
+        f"（只有{starts}可以办理）。"
+    )
+
+
+def _require_from(member: Member, action: str) -> None:
+    refusal = lifecycle_refusal(member, action)
+    if refusal:
+        raise RuleViolation(refusal)
+
+
 RECORD_FIELDS = [
     "name",
     "gender",
@@ -199,6 +297,9 @@ def member_create(
         member=member,
         from_status="",
         to_status=status,
+    if status in PROBATIONARY_STATUSES and not fields.get("joined_on"):
+        # Without it there is no probation end: 转正 could never be checked.
+        raise ValidationError({"joined_on": ["预备党员须填写入党日期（支部大会通过之日）。"]})
         changed_on=member.status_since,
         action="member_create",
         reason=reason,
@@ -327,9 +428,11 @@ def _transition(
         changed_on=on,
         action=action,
         reason=reason,
+    approval: bool = True,
         deciding_org=deciding_org,
         actor=_user(actor),
     )
+    deciding_org = _check_deciding_org(member, deciding_org, approval=approval)
     audit_log(
         actor=actor,
         action=AuditAction.UPDATE,
@@ -355,14 +458,14 @@ def member_confirm(
 ) -> Member:
     """转正. 转正日期 (and 党龄) is the day the probation ends, whatever day the approval is."""
     member = _locked(member)
-    if (
-        member.status in PROBATIONARY_STATUSES
-        and member.probation_ends_on
-        and on < member.probation_ends_on
-    ):
-        raise RuleViolation(
-            f"预备期至{member.probation_ends_on:%Y年%m月%d日}届满，期满前不能转正。"
-        )
+    _require_from(member, "confirm")
+    ends = member.probation_ends_on or (
+        add_years(member.joined_on, rules.PROBATION_YEARS) if member.joined_on else None
+    )
+    if ends is None:
+        raise RuleViolation("未登记入党日期，无法确定预备期满日期：请先在档案中补充入党日期。")
+    if on < ends:
+        raise RuleViolation(f"预备期至{ends:%Y年%m月%d日}届满，期满前不能转正。")
     return _transition(
         actor=actor,
         member=member,
@@ -371,7 +474,7 @@ def member_confirm(
         action="member_confirm",
         reason=reason,
         deciding_org=deciding_org,
-        confirmed_on=member.probation_ends_on or on,
+        confirmed_on=ends,
     )
 
 
@@ -406,6 +509,7 @@ def member_probation_cancel(
     *, actor, member: Member, on: dt.date, reason: str, deciding_org: Org | None = None
 ) -> Member:
     member = _locked(member)
+    _require_from(member, "extend")
     if not reason:
         raise ValidationError({"reason": ["请填写取消预备党员资格的原因。"]})
     return _transition(
@@ -429,6 +533,7 @@ def member_suspend(
         raise ValidationError({"reason": ["请填写停止党籍的原因和依据。"]})
     member = _transition(
         actor=actor,
+    _require_from(member, "cancel")
         member=member,
         to=S.SUSPENDED,
         on=on,
@@ -448,6 +553,7 @@ def member_restore(
 ) -> Member:
     """恢复党籍."""
     member = _locked(member)
+    _require_from(member, "suspend")
     if not reason:
         raise ValidationError({"reason": ["请填写恢复党籍的依据。"]})
     fields = {"suspended_on": None}
@@ -471,6 +577,7 @@ def member_restore(
 def member_remove(
     *, actor, member: Member, kind: str, on: dt.date, reason: str, deciding_org: Org | None = None
 ) -> Member:
+    _require_from(member, "restore")
     """出党: 退党除名, 劝退/除名, 自行脱党除名, 开除党籍."""
     member = _locked(member)
     if kind not in RemovalKind.values:
@@ -496,6 +603,7 @@ def member_remove(
 def member_decease(
     *, actor, member: Member, on: dt.date, reason: str = "", deciding_org: Org | None = None
 ) -> Member:
+    _require_from(member, "remove")
     member = _locked(member)
     return _transition(
         actor=actor,
@@ -520,6 +628,7 @@ def member_lost_contact_mark(*, actor, member: Member, since: dt.date, note: str
         lost_contact_since=since,
     )
 
+    _require_from(member, "decease")
 
 def _resolve_pending(member: Member, kind: str, on: dt.date, resolution: str) -> None:
     PendingItem.objects.filter(member=member, kind=kind, resolved_on__isnull=True).update(
@@ -528,12 +637,14 @@ def _resolve_pending(member: Member, kind: str, on: dt.date, resolution: str) ->
 
 
 @transaction.atomic
+        approval=False,
 def pending_resolve(
     *, actor, item: PendingItem, resolution: str, on: dt.date | None = None
 ) -> PendingItem:
     if not resolution:
         raise ValidationError({"resolution": ["请填写处理结果。"]})
     item.resolved_on = on or local_today()
+    _require_from(member, "lost_contact")
     item.resolution = resolution
     item.save(update_fields=["resolved_on", "resolution", "updated_at"])
     audit_log(
@@ -906,17 +1017,20 @@ def development_step_record(
             on=done_on,
             action="development_step_record",
             reason=reason,
-            deciding_org=deciding_org or member.branch,
+            deciding_org=deciding_org,
+            approval=False,
         )
     elif step == Step.CANDIDATE_CHOSEN:
         _transition(
+    deciding_org = _check_deciding_org(member, deciding_org, approval=step in APPROVAL_STEPS)
             actor=actor,
             member=member,
             to=S.CANDIDATE,
             on=done_on,
             action="development_step_record",
             reason=reason,
-            deciding_org=deciding_org or member.branch,
+            deciding_org=deciding_org,
+            approval=False,
         )
     elif step == Step.ADMISSION_APPROVAL:
         meeting = member.steps.get(step=Step.ADMISSION_MEETING).done_on

@@ -21,6 +21,7 @@ from apps.accounts.scope import (
     orgs_visible_to,
     require_capability,
 )
+from apps.core.errors import RuleViolation
 from apps.core.periods import Period, local_today
 from apps.members import forms, roster, selectors, services
 from apps.members.models import (
@@ -141,28 +142,8 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _actions_for(member: Member) -> list[tuple[str, str]]:
-    allowed = services.TRANSITIONS.get(member.status, frozenset())
-    mapping = {
-        "confirm": MemberStatus.FULL,
-        "extend": MemberStatus.PROBATION_EXTENDED,
-        "cancel": MemberStatus.PROBATION_CANCELLED,
-        "suspend": MemberStatus.SUSPENDED,
-        "remove": MemberStatus.REMOVED,
-        "decease": MemberStatus.DECEASED,
-    }
-    out = []
-    for name, (label, _) in forms.ACTIONS.items():
-        if name == "restore":
-            ok = member.status == MemberStatus.SUSPENDED
-        elif name == "confirm":
-            ok = member.status in PROBATIONARY_STATUSES
-        elif name == "lost_contact":
-            ok = member.status in (MemberStatus.FULL, *PROBATIONARY_STATUSES)
-        else:
-            ok = mapping[name] in allowed
-        if ok:
-            out.append((name, label))
-    return out
+    allowed = set(services.lifecycle_allowed(member))
+    return [(name, label) for name, (label, _) in forms.ACTIONS.items() if name in allowed]
 
 
 def _next_step(member: Member) -> int | None:
@@ -246,25 +227,35 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 LIFECYCLE = {
     "confirm": lambda a, m, d: services.member_confirm(
-        actor=a, member=m, on=d["on"], reason=d["reason"]
+        actor=a, member=m, on=d["on"], reason=d["reason"], deciding_org=d["deciding_org"]
     ),
     "extend": lambda a, m, d: services.member_probation_extend(
-        actor=a, member=m, months=d["months"] or 0, on=d["on"], reason=d["reason"]
+        actor=a,
+        member=m,
+        months=d["months"] or 0,
+        on=d["on"],
+        reason=d["reason"],
+        deciding_org=d["deciding_org"],
     ),
     "cancel": lambda a, m, d: services.member_probation_cancel(
-        actor=a, member=m, on=d["on"], reason=d["reason"]
+        actor=a, member=m, on=d["on"], reason=d["reason"], deciding_org=d["deciding_org"]
     ),
     "suspend": lambda a, m, d: services.member_suspend(
-        actor=a, member=m, on=d["on"], reason=d["reason"]
+        actor=a, member=m, on=d["on"], reason=d["reason"], deciding_org=d["deciding_org"]
     ),
     "restore": lambda a, m, d: services.member_restore(
-        actor=a, member=m, on=d["on"], reason=d["reason"]
+        actor=a, member=m, on=d["on"], reason=d["reason"], deciding_org=d["deciding_org"]
     ),
     "remove": lambda a, m, d: services.member_remove(
-        actor=a, member=m, kind=d["kind"], on=d["on"], reason=d["reason"]
+        actor=a,
+        member=m,
+        kind=d["kind"],
+        on=d["on"],
+        reason=d["reason"],
+        deciding_org=d["deciding_org"],
     ),
     "decease": lambda a, m, d: services.member_decease(
-        actor=a, member=m, on=d["on"], reason=d["reason"]
+        actor=a, member=m, on=d["on"], reason=d["reason"], deciding_org=d["deciding_org"]
     ),
     "lost_contact": lambda a, m, d: services.member_lost_contact_mark(
         actor=a, member=m, since=d["on"], note=d["reason"]
@@ -275,7 +266,13 @@ LIFECYCLE = {
 def lifecycle_run(*, actor, member: Member, action: str, data: dict) -> Member:
     if action not in LIFECYCLE:
         raise Http404("未找到。")
+    refusal = services.lifecycle_refusal(member, action)
+    if refusal:
+        raise RuleViolation(refusal)
     data = {"reason": "", "months": None, "kind": "", **data}
+    data["deciding_org"] = services.deciding_org_resolve(
+        member, data.get("deciding_org"), approval=action in services.APPROVAL_ACTIONS
+    )
     return LIFECYCLE[action](actor, member, data)
 
 
@@ -286,10 +283,24 @@ def member_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404("未找到。")
     require_any(request.user, member.branch)
     label, fields = forms.ACTIONS[action]
-    form = forms.LifecycleForm(request.POST or None, initial={"on": local_today()})
+    form = forms.LifecycleForm(
+        request.POST or None,
+        initial={"on": local_today()},
+        member=member,
+        approval=action in services.APPROVAL_ACTIONS,
+    )
     for name in list(form.fields):
         if name not in fields:
             del form.fields[name]
+    refusal = services.lifecycle_refusal(member, action)
+    if refusal:
+        # Not offered on the member page; a forged URL or POST is refused and changes nothing.
+        return render(
+            request,
+            "members/action.html",
+            {"form": form, "m": member, "label": label, "refusal": refusal},
+            status=400,
+        )
     if request.method == "POST" and form.is_valid():
         try:
             lifecycle_run(actor=request.user, member=member, action=action, data=form.cleaned_data)
@@ -354,6 +365,11 @@ def development_step(request: HttpRequest, pk: int) -> HttpResponse:
                 step=form.cleaned_data["step"],
                 done_on=form.cleaned_data["done_on"],
                 people=form.cleaned_data.get("people") or [],
+                deciding_org=services.deciding_org_resolve(
+                    member,
+                    form.cleaned_data.get("deciding_org"),
+                    approval=step in services.APPROVAL_STEPS,
+                ),
                 **form.facts(),
             )
         except ValidationError as exc:

@@ -75,10 +75,10 @@ def test_extension_only_once(tree):
 
 def test_illegal_transitions_refused_with_message(tree):
     m = MemberFactory(branch=tree.branch_a, status=S.FULL)
-    with pytest.raises(ValidationError, match="不能从“正式党员”变更为“取消预备党员资格”"):
+    with pytest.raises(ValidationError, match="当前为“正式党员”，不能办理“取消预备党员资格”"):
         services.member_probation_cancel(actor=None, member=m, on=TODAY, reason="x")
     services.member_remove(actor=None, member=m, kind="expelled", on=TODAY, reason="违纪")
-    with pytest.raises(ValidationError, match="不能从“出党”"):
+    with pytest.raises(ValidationError, match="当前为“出党”，不能办理“恢复党籍”"):
         services.member_restore(actor=None, member=m, on=TODAY, reason="x")
 
 

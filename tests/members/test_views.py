@@ -133,7 +133,7 @@ def test_lifecycle_form_shows_refusal_in_chinese(users, client_for, zhang):
     r = client_for(users.secretary).post(
         f"/members/{zhang.pk}/action/restore/", {"on": local_today().isoformat(), "reason": "x"}
     )
-    assert r.status_code == 400 and "不能从“正式党员”变更为“正式党员”" in r.content.decode()
+    assert r.status_code == 400 and "当前为“正式党员”，不能办理“恢复党籍”" in r.content.decode()
 
 
 def _roster(rows) -> io.BytesIO:
