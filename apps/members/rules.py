@@ -26,6 +26,7 @@ APPROVAL_MAX_MONTHS = 6  # 特殊情况≤6个月（须说明）
 PROBATION_YEARS = 1  # 预备期1年，自支部大会通过之日起
 EXTENSION_MIN_MONTHS, EXTENSION_MAX_MONTHS = 6, 12  # 延长预备期一次，6–12个月
 TRANSFERRED_POSTPONE_MONTHS = 6  # 转入的预备党员期满时可推迟讨论转正，≤6个月
+RECEIPT_MONTHS = 1  # 回执由接收方在接收后1个月内寄回 (DOMAIN §3.5)
 
 # --- §3.3 lifecycle prompts (fixed) ----------------------------------------------------------
 LOST_CONTACT_MONTHS = 6  # 失联≥6个月 → 提示停止党籍

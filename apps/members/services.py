@@ -250,6 +250,27 @@ def _apply_identity(member: Member, id_number: str | None, phone: str | None) ->
         member.set_phone(phone)
 
 
+STATUS_DATES = {
+    ManagementStatus.ABROAD: ("abroad_since", "管理状态为“出国（境）”时，请填写出国（境）日期。"),
+    ManagementStatus.LOST_CONTACT: (
+        "lost_contact_since",
+        "管理状态为“失联”时，请填写失联起始日期。",
+    ),
+}
+
+
+def _check_status_dates(member: Member, fields) -> None:
+    """出国（境）and 失联 need their start date: the 5-year and 6-month prompts count from it."""
+    for status, (field, message) in STATUS_DATES.items():
+        if "management_status" not in fields and field not in fields:
+            continue
+        day = getattr(member, field)
+        if member.management_status == status and day is None:
+            raise ValidationError({field: [message]})
+        if day is not None and day > local_today():
+            raise ValidationError({field: ["日期不能晚于今天。"]})
+
+
 def _hash(purpose: str, value: str) -> str:
     from apps.core.crypto import blind_index
 
@@ -276,6 +297,9 @@ def member_create(
     _check_placement(branch, party_group)
     if status not in TRANSITIONS[""]:
         raise ValidationError({"status": ["新建档案只能是入党申请人、预备党员或正式党员。"]})
+    if status in PROBATIONARY_STATUSES and not fields.get("joined_on"):
+        # Without it there is no probation end: 转正 could never be checked.
+        raise ValidationError({"joined_on": ["预备党员须填写入党日期（支部大会通过之日）。"]})
     member = Member(
         branch=branch,
         party_group=party_group,
@@ -287,6 +311,7 @@ def member_create(
     _check_photo(photo)
     if photo:
         member.photo = photo
+    _check_status_dates(member, fields)
     _apply_identity(member, id_number, phone)
     if status in PROBATIONARY_STATUSES and member.joined_on and not member.probation_ends_on:
         member.probation_ends_on = add_years(member.joined_on, rules.PROBATION_YEARS)
@@ -297,9 +322,6 @@ def member_create(
         member=member,
         from_status="",
         to_status=status,
-    if status in PROBATIONARY_STATUSES and not fields.get("joined_on"):
-        # Without it there is no probation end: 转正 could never be checked.
-        raise ValidationError({"joined_on": ["预备党员须填写入党日期（支部大会通过之日）。"]})
         changed_on=member.status_since,
         action="member_create",
         reason=reason,
@@ -337,6 +359,7 @@ def member_update(
         setattr(member, key, value)
     if "branch" in fields or "party_group" in fields:
         _check_placement(member.branch, member.party_group)
+    _check_status_dates(member, fields)
     if photo is not None:
         _check_photo(photo)
         member.photo = photo
@@ -405,9 +428,11 @@ def _transition(
     action: str,
     reason: str = "",
     deciding_org: Org | None = None,
+    approval: bool = True,
     **fields,
 ) -> Member:
     current = member.status
+    deciding_org = _check_deciding_org(member, deciding_org, approval=approval)
     if to not in TRANSITIONS.get(current, frozenset()):
         raise RuleViolation(f"不能从“{S(current).label}”变更为“{S(to).label}”。")
     if on > local_today():
@@ -428,11 +453,9 @@ def _transition(
         changed_on=on,
         action=action,
         reason=reason,
-    approval: bool = True,
         deciding_org=deciding_org,
         actor=_user(actor),
     )
-    deciding_org = _check_deciding_org(member, deciding_org, approval=approval)
     audit_log(
         actor=actor,
         action=AuditAction.UPDATE,
@@ -486,6 +509,7 @@ def member_probation_extend(
     member = _locked(member)
     if member.probation_extended_months or member.status == S.PROBATION_EXTENDED:
         raise RuleViolation("预备期只能延长一次，该党员已延长过预备期。")
+    _require_from(member, "extend")
     if not rules.EXTENSION_MIN_MONTHS <= int(months) <= rules.EXTENSION_MAX_MONTHS:
         raise ValidationError({"months": ["延长预备期不能少于6个月、不能超过1年（6–12个月）。"]})
     if not reason:
@@ -509,7 +533,7 @@ def member_probation_cancel(
     *, actor, member: Member, on: dt.date, reason: str, deciding_org: Org | None = None
 ) -> Member:
     member = _locked(member)
-    _require_from(member, "extend")
+    _require_from(member, "cancel")
     if not reason:
         raise ValidationError({"reason": ["请填写取消预备党员资格的原因。"]})
     return _transition(
@@ -529,11 +553,11 @@ def member_suspend(
 ) -> Member:
     """停止党籍 (e.g. 失联满6个月 and not found). Always a decision by people, never automatic."""
     member = _locked(member)
+    _require_from(member, "suspend")
     if not reason:
         raise ValidationError({"reason": ["请填写停止党籍的原因和依据。"]})
     member = _transition(
         actor=actor,
-    _require_from(member, "cancel")
         member=member,
         to=S.SUSPENDED,
         on=on,
@@ -553,7 +577,7 @@ def member_restore(
 ) -> Member:
     """恢复党籍."""
     member = _locked(member)
-    _require_from(member, "suspend")
+    _require_from(member, "restore")
     if not reason:
         raise ValidationError({"reason": ["请填写恢复党籍的依据。"]})
     fields = {"suspended_on": None}
@@ -577,9 +601,9 @@ def member_restore(
 def member_remove(
     *, actor, member: Member, kind: str, on: dt.date, reason: str, deciding_org: Org | None = None
 ) -> Member:
-    _require_from(member, "restore")
     """出党: 退党除名, 劝退/除名, 自行脱党除名, 开除党籍."""
     member = _locked(member)
+    _require_from(member, "remove")
     if kind not in RemovalKind.values:
         raise ValidationError({"kind": ["请选择出党方式。"]})
     if not reason:
@@ -603,8 +627,8 @@ def member_remove(
 def member_decease(
     *, actor, member: Member, on: dt.date, reason: str = "", deciding_org: Org | None = None
 ) -> Member:
-    _require_from(member, "remove")
     member = _locked(member)
+    _require_from(member, "decease")
     return _transition(
         actor=actor,
         member=member,
@@ -613,12 +637,14 @@ def member_decease(
         action="member_decease",
         reason=reason or "去世",
         deciding_org=deciding_org,
+        approval=False,
     )
 
 
 @transaction.atomic
 def member_lost_contact_mark(*, actor, member: Member, since: dt.date, note: str = "") -> Member:
     """Record 失联 from `since` (a management status). The 6-month prompt comes from the sweeper."""
+    _require_from(member, "lost_contact")
     if since > local_today():
         raise ValidationError({"since": ["失联起始日期不能晚于今天。"]})
     return member_update(
@@ -628,7 +654,6 @@ def member_lost_contact_mark(*, actor, member: Member, since: dt.date, note: str
         lost_contact_since=since,
     )
 
-    _require_from(member, "decease")
 
 def _resolve_pending(member: Member, kind: str, on: dt.date, resolution: str) -> None:
     PendingItem.objects.filter(member=member, kind=kind, resolved_on__isnull=True).update(
@@ -637,14 +662,12 @@ def _resolve_pending(member: Member, kind: str, on: dt.date, resolution: str) ->
 
 
 @transaction.atomic
-        approval=False,
 def pending_resolve(
     *, actor, item: PendingItem, resolution: str, on: dt.date | None = None
 ) -> PendingItem:
     if not resolution:
         raise ValidationError({"resolution": ["请填写处理结果。"]})
     item.resolved_on = on or local_today()
-    _require_from(member, "lost_contact")
     item.resolution = resolution
     item.save(update_fields=["resolved_on", "resolution", "updated_at"])
     audit_log(
@@ -998,6 +1021,7 @@ def development_step_record(
     )
     if problems:
         raise RuleViolation(problems)
+    deciding_org = _check_deciding_org(member, deciding_org, approval=step in APPROVAL_STEPS)
     row = DevelopmentStep.objects.create(
         member=member,
         step=step,
@@ -1022,7 +1046,6 @@ def development_step_record(
         )
     elif step == Step.CANDIDATE_CHOSEN:
         _transition(
-    deciding_org = _check_deciding_org(member, deciding_org, approval=step in APPROVAL_STEPS)
             actor=actor,
             member=member,
             to=S.CANDIDATE,
@@ -1579,13 +1602,24 @@ def member_transfer_accept(
 def member_transfer_receipt(*, actor, transfer: Transfer, returned_on: dt.date) -> Transfer:
     """回执返回: the member leaves the roster of the platform."""
     transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
-    if transfer.state != TransferState.LETTER_ISSUED:
+    # The letter's validity is for the member to report to the receiving org; the receipt
+    # follows up to a month later and may be later still: an expired issued letter takes it too.
+    late = (
+        transfer.state == TransferState.EXPIRED
+        and transfer.kind == TransferKind.OUT_LETTER
+        and bool(transfer.letter_number)
+    )
+    if transfer.state != TransferState.LETTER_ISSUED and not late:
         raise RuleViolation("只有已开具介绍信的转接可以登记回执。")
+    if returned_on > local_today():
+        raise ValidationError({"returned_on": ["回执日期不能晚于今天。"]})
     transfer.receipt_returned_on = returned_on
     member = _locked(transfer.member)
     member.transferred_out_on = returned_on
     member.save(update_fields=["transferred_out_on", "updated_at"])
-    return _transfer_move(transfer, TransferState.RECEIPT_RETURNED, actor)
+    return _transfer_move(
+        transfer, TransferState.RECEIPT_RETURNED, actor, "逾期后收到回执" if late else ""
+    )
 
 
 @transaction.atomic
@@ -1649,10 +1683,14 @@ def member_transfer_register_in(
 
 @transaction.atomic
 def transfer_expire_sweep(*, today: dt.date | None = None) -> int:
+    """Open requests past their validity expire. An issued letter waits for its receipt (回执,
+    due within a month of the member's arrival) a month longer than its validity."""
     today = today or local_today()
     count = 0
+    receipt_cutoff = add_months(today, -rules.RECEIPT_MONTHS)
     for transfer in Transfer.objects.select_for_update().filter(
-        state__in=OPEN_TRANSFER_STATES, valid_until__lt=today
+        Q(state__in=OPEN_TRANSFER_STATES - {TransferState.LETTER_ISSUED}, valid_until__lt=today)
+        | Q(state=TransferState.LETTER_ISSUED, valid_until__lt=receipt_cutoff)
     ):
         _transfer_move(transfer, TransferState.EXPIRED, None, "超过有效期")
         count += 1

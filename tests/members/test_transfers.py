@@ -118,3 +118,50 @@ def test_study_hours_32_for_members_56_for_leaders(tree, users):
     assert rows[b.pk]["required"] == Decimal("56") and not rows[b.pk]["met"]
     with pytest.raises(ValidationError, match="学时"):
         services.study_record_add(actor=None, member=a, course="x", held_on=D(2026, 3, 2), hours=0)
+
+
+def _issued_letter(tree):
+    m = MemberFactory(branch=tree.branch_a, status=S.FULL)
+    with time_machine.travel(dt.datetime(2026, 7, 15, 10, 0), tick=False):
+        t = services.member_transfer_start(
+            actor=None,
+            member=m,
+            kind="out_letter",
+            applied_on=D(2026, 7, 15),
+            external_org="外省某党支部",
+        )
+        services.member_transfer_approve(actor=None, transfer=t)
+        t = services.member_transfer_letter_issue(
+            actor=None, transfer=t, letter_number="2026-020", dues_paid_until=D(2026, 7, 1)
+        )
+    return m, t
+
+
+def test_issued_letter_waits_a_month_for_its_receipt(tree):
+    m, t = _issued_letter(tree)
+    assert t.valid_until == D(2026, 8, 14)
+    assert services.transfer_expire_sweep(today=D(2026, 8, 20)) == 0
+    assert services.transfer_expire_sweep(today=D(2026, 9, 14)) == 0
+    t.refresh_from_db()
+    assert t.state == TransferState.LETTER_ISSUED
+    with time_machine.travel(dt.datetime(2026, 9, 10, 10, 0), tick=False):
+        services.member_transfer_receipt(actor=None, transfer=t, returned_on=D(2026, 9, 10))
+    t.refresh_from_db()
+    assert t.state == TransferState.RECEIPT_RETURNED
+    assert not Member.objects.party_members().filter(pk=m.pk).exists()
+
+
+def test_receipt_after_expiry_is_still_logged_from_the_page(tree, users, client_for):
+    m, t = _issued_letter(tree)
+    assert services.transfer_expire_sweep(today=D(2026, 9, 15)) == 1
+    t.refresh_from_db()
+    assert t.state == TransferState.EXPIRED
+    with time_machine.travel(dt.datetime(2026, 9, 20, 10, 0), tick=False):
+        c = client_for(users.secretary)
+        assert "登记回执（逾期收到）" in c.get("/members/transfers/").content.decode()
+        r = c.post(f"/members/transfers/{t.pk}/receipt/", follow=True)
+    assert "已办理" in r.content.decode()
+    t.refresh_from_db()
+    assert t.state == TransferState.RECEIPT_RETURNED
+    assert t.events.last().note == "逾期后收到回执"
+    assert not Member.objects.party_members().filter(pk=m.pk).exists()
