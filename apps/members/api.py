@@ -64,6 +64,7 @@ class MemberSerializer(serializers.ModelSerializer):
             "mobile_out_to",
             "mobile_in_from",
             "lost_contact_since",
+            "abroad_since",
             "is_center_household",
             "id_number_masked",
             "phone_masked",
@@ -89,6 +90,12 @@ class MemberWriteSerializer(serializers.Serializer):
     management_status = serializers.CharField(max_length=16, required=False)
     mobile_out_to = serializers.CharField(max_length=120, required=False, allow_blank=True)
     mobile_in_from = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    abroad_since = serializers.DateField(
+        required=False, allow_null=True, help_text="出国（境）日期：管理状态为出国（境）时必填"
+    )
+    lost_contact_since = serializers.DateField(
+        required=False, allow_null=True, help_text="失联起始日期：管理状态为失联时必填"
+    )
     is_center_household = serializers.BooleanField(required=False)
     joined_on = serializers.DateField(required=False, allow_null=True)
     confirmed_on = serializers.DateField(required=False, allow_null=True)
@@ -213,6 +220,12 @@ class LifecycleSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     months = serializers.IntegerField(required=False, allow_null=True, default=None)
     kind = serializers.CharField(required=False, allow_blank=True, default="")
+    deciding_org = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="决定组织：所在党支部或其上级党组织的编号；默认审批事项为上级党委，其余为本支部",
+    )
 
 
 class MemberLifecycle(APIView):
@@ -220,12 +233,6 @@ class MemberLifecycle(APIView):
 
     @extend_schema(request=LifecycleSerializer, responses=MemberSerializer)
     def post(self, request, id: int):
-    deciding_org = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="决定组织：所在党支部或其上级党组织的编号；默认审批事项为上级党委，其余为本支部",
-    )
         member = _member(request, id)
         require_any(request.user, member.branch)
         data = dict(_valid(LifecycleSerializer, request.data))
@@ -258,6 +265,7 @@ class StepSerializer(serializers.ModelSerializer):
             "votes_for",
             "decision",
             "extension_months",
+            "deciding_org",
         ]
 
 
@@ -265,7 +273,6 @@ class StepWriteSerializer(serializers.Serializer):
     step = serializers.IntegerField(min_value=2, max_value=25)
     done_on = serializers.DateField()
     people = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-            "deciding_org",
     note = serializers.CharField(required=False, allow_blank=True)
     late_reason = serializers.CharField(required=False, allow_blank=True)
     publicity_from = serializers.DateField(required=False, allow_null=True)
@@ -281,6 +288,11 @@ class StepWriteSerializer(serializers.Serializer):
     votes_for = serializers.IntegerField(required=False, allow_null=True, min_value=0)
     decision = serializers.ChoiceField(choices=["confirm", "extend", "cancel"], required=False)
     extension_months = serializers.IntegerField(required=False, allow_null=True)
+    deciding_org = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="决定组织：所在党支部或其上级党组织的编号；默认审批步骤为上级党委，其余为本支部",
+    )
 
 
 class MemberSteps(APIView):
@@ -288,11 +300,6 @@ class MemberSteps(APIView):
 
     @extend_schema(responses=StepSerializer(many=True))
     def get(self, request, id: int):
-    deciding_org = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        help_text="决定组织：所在党支部或其上级党组织的编号；默认审批步骤为上级党委，其余为本支部",
-    )
         member = _member(request, id)
         return Response(StepSerializer(member.steps.prefetch_related("people"), many=True).data)
 
@@ -306,24 +313,24 @@ class MemberSteps(APIView):
         people = scoped_ids(
             Member.objects.all(), request.user, data.pop("people"), path_field="branch__path"
         )
+        step = data.pop("step")
+        deciding_org = services.deciding_org_resolve(
+            member, data.pop("deciding_org", None), approval=step in services.APPROVAL_STEPS
+        )
         row = services.development_step_record(
             actor=request.user,
             member=member,
             step=step,
             done_on=data.pop("done_on"),
             people=people,
+            deciding_org=deciding_org,
             **data,
-        step = data.pop("step")
-        deciding_org = services.deciding_org_resolve(
-            member, data.pop("deciding_org", None), approval=step in services.APPROVAL_STEPS
-        )
         )
         return Response(StepSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
 class ApplySerializer(serializers.Serializer):
     branch = serializers.IntegerField()
-            deciding_org=deciding_org,
     name = serializers.CharField(max_length=64)
     gender = serializers.ChoiceField(choices=Gender.choices)
     applied_on = serializers.DateField()

@@ -80,6 +80,8 @@ class MemberForm(forms.ModelForm):
             "post",
             "party_group",
             "management_status",
+            "abroad_since",
+            "lost_contact_since",
             "mobile_out_to",
             "mobile_in_from",
             "is_center_household",
@@ -88,7 +90,17 @@ class MemberForm(forms.ModelForm):
             "leaving_unit_on",
             "photo",
         ]
-        widgets = {f: DATE for f in ("birth_date", "joined_on", "confirmed_on", "leaving_unit_on")}
+        widgets = {
+            f: DATE
+            for f in (
+                "birth_date",
+                "joined_on",
+                "confirmed_on",
+                "leaving_unit_on",
+                "abroad_since",
+                "lost_contact_since",
+            )
+        }
 
     def __init__(self, *args, branch=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,18 +139,6 @@ class LifecycleForm(BootstrapForm):
     kind = forms.ChoiceField(
         label="出党方式", required=False, choices=[("", "—"), *RemovalKind.choices]
     )
-
-
-ACTIONS = {
-    "confirm": ("按期转正", ["on", "reason", "deciding_org"]),
-    "extend": ("延长预备期", ["on", "months", "reason", "deciding_org"]),
-    "cancel": ("取消预备党员资格", ["on", "reason", "deciding_org"]),
-    "suspend": ("停止党籍", ["on", "reason", "deciding_org"]),
-    "restore": ("恢复党籍", ["on", "reason", "deciding_org"]),
-    "remove": ("出党", ["on", "kind", "reason", "deciding_org"]),
-    "decease": ("去世", ["on", "reason", "deciding_org"]),
-    "lost_contact": ("登记失联", ["on", "reason"]),
-}
     deciding_org = forms.TypedChoiceField(
         label="决定组织", required=False, coerce=int, empty_value=None, choices=[]
     )
@@ -159,6 +159,18 @@ def deciding_org_field(field, member: Member, *, approval: bool) -> None:
         *[(o.pk, o.name) for o in services.deciding_org_choices(member)],
     ]
     field.help_text = "上级党委审批的事项默认为上级党委，其余默认为本支部。"
+
+
+ACTIONS = {
+    "confirm": ("按期转正", ["on", "reason", "deciding_org"]),
+    "extend": ("延长预备期", ["on", "months", "reason", "deciding_org"]),
+    "cancel": ("取消预备党员资格", ["on", "reason", "deciding_org"]),
+    "suspend": ("停止党籍", ["on", "reason", "deciding_org"]),
+    "restore": ("恢复党籍", ["on", "reason", "deciding_org"]),
+    "remove": ("出党", ["on", "kind", "reason", "deciding_org"]),
+    "decease": ("去世", ["on", "reason", "deciding_org"]),
+    "lost_contact": ("登记失联", ["on", "reason"]),
+}
 
 
 class RevealForm(forms.Form):
@@ -231,6 +243,9 @@ class StepForm(BootstrapForm):
     )
     late_reason = forms.CharField(label="逾期/延长说明", required=False, max_length=300)
     note = forms.CharField(label="说明", required=False, max_length=300)
+    deciding_org = forms.TypedChoiceField(
+        label="决定组织", required=False, coerce=int, empty_value=None, choices=[]
+    )
 
     def __init__(self, *args, member: Member | None = None, step: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -243,10 +258,11 @@ class StepForm(BootstrapForm):
                 if name not in keep:
                     del self.fields[name]
             if step in PEOPLE_LABELS:
-    deciding_org = forms.TypedChoiceField(
-        label="决定组织", required=False, coerce=int, empty_value=None, choices=[]
-    )
                 self.fields["people"].label = PEOPLE_LABELS[step]
+        if member is not None:
+            from apps.members.services import APPROVAL_STEPS
+
+            deciding_org_field(self.fields["deciding_org"], member, approval=step in APPROVAL_STEPS)
         if member is not None and "people" in self.fields:
             self.fields["people"].queryset = (
                 Member.objects.filter(branch=member.branch, status=MemberStatus.FULL)
@@ -259,10 +275,6 @@ class StepForm(BootstrapForm):
         for key in ("step", "done_on", "people", "deciding_org"):
             data.pop(key, None)
         return {k: v for k, v in data.items() if v not in (None, "")}
-        if member is not None:
-            from apps.members.services import APPROVAL_STEPS
-
-            deciding_org_field(self.fields["deciding_org"], member, approval=step in APPROVAL_STEPS)
 
 
 class DuesBaseForm(BootstrapForm):
