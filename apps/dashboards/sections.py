@@ -230,11 +230,13 @@ def dues_sections(ctx: Context) -> list[Section]:
 
     def row(org, label):
         d = figures.get(org.pk, {})
+        expected, paid = d.get("expected", 0), d.get("paid", 0)
         return [
             label,
             d.get("members", 0),
-            d.get("expected", 0),
-            d.get("paid", 0),
+            expected,
+            paid,
+            max(expected - paid, 0),
             d.get("rate"),
             d.get("in_arrears", 0),
         ]
@@ -244,10 +246,19 @@ def dues_sections(ctx: Context) -> list[Section]:
         Section(
             code="dues",
             title="党费收缴",
-            columns=["党组织", "应交人数", "应交（元）", "已交（元）", "收缴率(%)", "未交清人数"],
+            columns=[
+                "党组织",
+                "应交人数",
+                "应交（元）",
+                "已交（元）",
+                "未交（元）",
+                "收缴率(%)",
+                "未交清人数",
+            ],
             rows=rows,
             chart="hbar" if kids else "",
-            value_cols=[4],
+            chart_skip=1,  # the total row stays in the table, not in the per-child chart
+            value_cols=[5],
             links=[None] + [ctx.link(k) for k in kids],
             note=f"{ctx.period.label}合计；未交清人数为季度最后一个月的人数",
             group="dues",

@@ -49,11 +49,18 @@ def test_dues_per_child_and_total_equal_the_branch_rows(tree):
     # Q3 only (the June row of branch_c is Q2): 340.00 expected, 245.50 paid.
     total = county[f"{tree.county.name}（合计）"]
     assert total[2] == Decimal("340.00") and total[3] == Decimal("245.50")
-    assert total[4] == round(100 * 245.5 / 340, 1)
-    assert total[5] == 2 + 3 + 0  # arrears in the quarter's last month
+    assert total[4] == Decimal("94.50")  # owed: expected less paid
+    assert total[5] == round(100 * 245.5 / 340, 1)
+    assert total[6] == 2 + 3 + 0  # arrears in the quarter's last month
     town_a = county[tree.town_a.name]
-    assert (town_a[2], town_a[3]) == (Decimal("300.00"), Decimal("205.50"))
-    assert _sections(tree.town_b)["dues"].rows[0][4] == 100.0
+    assert (town_a[2], town_a[3], town_a[4]) == (
+        Decimal("300.00"),
+        Decimal("205.50"),
+        Decimal("94.50"),
+    )
+    assert _sections(tree.town_b)["dues"].rows[0][5] == 100.0
+    chart = _sections(tree.county)["dues"].chart_spec()
+    assert f"{tree.county.name}（合计）" not in str(chart)  # the chart compares the children
 
 
 def test_terms_due_within_six_months_boundary(tree):
