@@ -115,6 +115,16 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[./\-](\d{1,2})[./\-](\d{1,2})$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
+# Rosters often give only year and month (1985.07, 1985年7月, 1985-7, 1985/07).
+_MONTH_PATTERNS = (
+    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月?$"),
+    re.compile(r"^(\d{4})[./\-](\d{1,2})$"),
+)
+# Text columns and their model lengths: a longer cell is an error, never silently cut.
+TEXT_LIMITS = {
+    key: Member._meta.get_field(key).max_length
+    for key in ("name", "ethnicity", "work_unit", "post")
+}
 
 
 def _norm_header(text) -> str:
@@ -129,16 +139,38 @@ def parse_date(value) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    if isinstance(value, float) and not value.is_integer() and 1900 <= value < 2100:
+        raise ValueError(str(value))  # 1985.07 typed as a number: a year-month, not a serial
     if isinstance(value, int | float) and 20000000 < value < 21000000:
         value = str(int(value))
     elif isinstance(value, int | float):
-        return (dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))).date()  # Excel serial
+        try:  # Excel serial
+            return (dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))).date()
+        except (OverflowError, ValueError):
+            raise ValueError(str(value)) from None
     text = str(value).strip()
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
             return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     raise ValueError(text)
+
+
+def parse_year_month(value) -> dt.date | None:
+    """1985.07, 1985年7月, 1985-7 → the 1st of that month; None when it is not a year-month."""
+    if value is None or isinstance(value, dt.date):
+        return None
+    if isinstance(value, float):
+        value = f"{value:.2f}"  # a number cell 1985.07 (1985.10 arrives as 1985.1: October)
+    text = str(value).strip()
+    for pattern in _MONTH_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            try:
+                return dt.date(int(m.group(1)), int(m.group(2)), 1)
+            except ValueError:
+                return None
+    return None
 
 
 @dataclass
@@ -286,15 +318,27 @@ def _row_member(
         problems.append(("branch", f"找不到党支部“{branch_text}”，或不在您的管理范围内。"))
     elif len(found) > 1:
         problems.append(("branch", f"“{branch_text}”对应多个党支部，请填写组织代码。"))
+    for key, limit in TEXT_LIMITS.items():
+        text = _text(values.get(key))
+        if len(text) > limit:
+            problems.append((key, f"内容过长：不能超过{limit}个字符（现为{len(text)}个）。"))
     dates = {}
+    birth_month = None
     for key in ("birth_date", "joined_on", "confirmed_on"):
         try:
             dates[key] = parse_date(values.get(key))
         except ValueError:
+            month = parse_year_month(values.get(key))
+            if month is not None:
+                # 入党日期/转正日期 given as year-month (common in rosters): taken as the 1st of
+                # that month. 出生日期 must agree with the ID number: the day comes from it below.
+                dates[key] = None if key == "birth_date" else month
+                birth_month = month if key == "birth_date" else birth_month
+                continue
             problems.append(
                 (
                     key,
-                    f"无法识别的日期“{_text(values.get(key))}”（可用 2020年7月1日、2020.7.1、2020/07/01、20200701）。",
+                    f"无法识别的日期“{_text(values.get(key))}”（可用 2020年7月1日、2020.7.1、2020/07/01、20200701；入党、转正日期可只填年月，如 2020.07）。",
                 )
             )
             dates[key] = None
@@ -312,6 +356,10 @@ def _row_member(
         else:
             dates["birth_date"] = dates["birth_date"] or birth_date_of(id_number)
             gender = gender or gender_of(id_number)
+            if birth_month and dates["birth_date"].replace(day=1) != birth_month:
+                problems.append(("birth_date", "出生日期与公民身份号码不一致。"))
+    if birth_month and not id_number:
+        problems.append(("birth_date", "出生日期只有年月：请填写到日，或填写公民身份号码。"))
     education_text = _text(values.get("education"))
     education = EDUCATION_WORDS.get(education_text, "")
     if education_text and not education:
@@ -342,6 +390,8 @@ def _row_member(
             if joined
             else MemberStatus.FULL
         )
+    if status == MemberStatus.PROBATIONARY and not joined:
+        problems.append(("joined_on", "预备党员须填写入党日期（支部大会通过之日）。"))
     if joined and confirmed and confirmed < joined:
         problems.append(("confirmed_on", "转正日期不能早于入党日期。"))
     if (
@@ -358,18 +408,23 @@ def _row_member(
     if combined and not work_unit:
         parts = re.split(r"[\s、，,]+", combined, maxsplit=1)
         work_unit, post = parts[0], post or (parts[1] if len(parts) > 1 else "")
+        for key, text in (("work_unit", work_unit), ("post", post)):
+            if len(text) > TEXT_LIMITS[key]:
+                problems.append(
+                    ("work_unit_post", f"{COLUMN_LABELS[key]}不能超过{TEXT_LIMITS[key]}个字符。")
+                )
     if problems:
         return None, problems
     member = Member(
         branch=branch,
-        name=name[:64],
+        name=name,
         gender=gender,
         birth_date=dates["birth_date"],
         ethnicity=_text(values.get("ethnicity")) or "汉族",
         education=education,
         occupation=occupation,
-        work_unit=work_unit[:120],
-        post=post[:60],
+        work_unit=work_unit,
+        post=post,
         status=status,
         joined_on=joined,
         confirmed_on=confirmed if status == MemberStatus.FULL else None,

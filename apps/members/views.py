@@ -92,11 +92,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
         management_status=data.get("management_status", ""),
     )
     count, capped = selectors.capped_count(qs)
-    page_number = (
-        max(1, int(request.GET.get("page", "1") or 1))
-        if str(request.GET.get("page", "1")).isdigit()
-        else 1
-    )
+    raw_page = str(request.GET.get("page", "1"))
+    # Bounded: a huge page number would overflow the database's OFFSET.
+    page_number = min(10_000, max(1, int(raw_page))) if raw_page.isdigit() else 1
     page_size = 20
     rows = list(qs[(page_number - 1) * page_size : page_number * page_size + 1])
     has_next = len(rows) > page_size
@@ -673,6 +671,17 @@ def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- me, study, transfers, import/export ---------------------------------------------------------
+def _year_param(request) -> int:
+    """`?year=` for a yearly page; anything but a plausible year falls back to this year."""
+    raw = (request.GET.get("year") or "").strip()
+    if not raw:
+        return local_today().year
+    if raw.isdigit() and 1990 <= int(raw) <= 2100:
+        return int(raw)
+    messages.warning(request, f"年度“{raw[:10]}”无效，已显示{local_today().year}年。")
+    return local_today().year
+
+
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
     member = getattr(request.user, "member", None)
@@ -696,7 +705,7 @@ def me(request: HttpRequest) -> HttpResponse:
 @login_required
 def study(request: HttpRequest) -> HttpResponse:
     require_capability(request.user, "view")
-    year = int(request.GET.get("year") or local_today().year)
+    year = _year_param(request)
     branches = list(orgs_visible_to(request.user).filter(org_type__in=BRANCH_TYPES)[:300])
     branch = (
         get_org_or_404(request.user, request.GET["branch"])
