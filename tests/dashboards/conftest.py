@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from apps.members.models import Gender, MemberStatus
+from apps.members.models import Education, Gender, MemberStatus, Occupation
 from tests.factories import MemberFactory
 
 AS_OF = dt.date(2026, 9, 30)
@@ -38,6 +38,9 @@ def _member_kwargs(rng: random.Random) -> dict:
         "gender": rng.choice([Gender.MALE, Gender.FEMALE]),
         "birth_date": birth,
         "confirmed_on": confirmed,
+        # blank for some: the dashboards count them as 未填写
+        "education": rng.choice([*Education.values, ""]),
+        "occupation": rng.choice([*Occupation.values, ""]),
     }
 
 

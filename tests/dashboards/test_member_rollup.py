@@ -39,6 +39,8 @@ def _expected(org: Org, as_of: dt.date) -> Counter:
         if m.status not in ROSTER:
             continue
         c["gender", m.gender] += 1
+        c["education", m.education or "unknown"] += 1
+        c["occupation", m.occupation or "unknown"] += 1
         if m.birth_date is None:
             c["age", "unknown"] += 1
         else:
@@ -81,7 +83,7 @@ def test_rollup_equals_raw_recomputation_for_every_org(populated):
         got = {
             k: v
             for k, v in member_stats_rows(org=org, as_of=AS_OF).items()
-            if k[0] in {"status", "gender", "age", "seniority"}
+            if k[0] in {"status", "gender", "age", "seniority", "education", "occupation"}
         }
         assert got == dict(_expected(org, AS_OF)), org.name
 
