@@ -695,8 +695,9 @@ def lifecycle_prompts_sweep(*, today: dt.date | None = None) -> int:
     → prompt to remove. Prompts only: the decision is a person's lifecycle service call."""
     today = today or local_today()
     raised = 0
+    # 停止党籍 is open to 正式党员 only (a 预备党员 is not suspended), so only they get the prompts.
     lost = Member.objects.filter(
-        status__in=[S.FULL, *PROBATIONARY_STATUSES],
+        status=S.FULL,
         management_status=ManagementStatus.LOST_CONTACT,
         lost_contact_since__lte=add_months(today, -rules.LOST_CONTACT_MONTHS),
     )
@@ -708,7 +709,7 @@ def lifecycle_prompts_sweep(*, today: dt.date | None = None) -> int:
             f"自{m.lost_contact_since:%Y年%m月%d日}起失去联系已满6个月，请研究是否停止党籍。",
         )
     abroad = Member.objects.filter(
-        status__in=[S.FULL, *PROBATIONARY_STATUSES],
+        status=S.FULL,
         management_status=ManagementStatus.ABROAD,
         abroad_since__lt=add_years(today, -rules.ABROAD_YEARS),
     )

@@ -133,3 +133,26 @@ def test_abroad_over_five_years_prompts_suspension_and_clears_on_return(tree, us
     )
     item.refresh_from_db()
     assert item.resolved_on is not None and item.resolution == "已回国（境）"
+
+
+def test_suspend_prompts_only_for_full_members(tree, users, client_for):
+    """预备党员 → 停止党籍 is not a legal move, so 失联/出国 prompts go to 正式党员 only."""
+    p = MemberFactory(
+        branch=tree.branch_a,
+        status=S.PROBATIONARY,
+        joined_on=dt.date(2025, 7, 1),
+        probation_ends_on=dt.date(2026, 7, 1),
+        management_status=ManagementStatus.LOST_CONTACT,
+        lost_contact_since=dt.date(2025, 10, 1),
+    )
+    MemberFactory(
+        branch=tree.branch_a,
+        status=S.PROBATIONARY,
+        joined_on=dt.date(2025, 7, 1),
+        management_status=ManagementStatus.ABROAD,
+        abroad_since=dt.date(2020, 1, 1),
+    )
+    assert services.lifecycle_prompts_sweep(today=TODAY) == 0
+    assert not PendingItem.objects.exists()
+    html = client_for(users.secretary).get(f"/members/{p.pk}/").content.decode()
+    assert "研究停止党籍" not in html
