@@ -354,7 +354,8 @@ def assessment_sections(ctx: Context) -> list[Section]:
                 columns=["党组织", "年度", "状态", "认定情形"],
                 rows=[list(w) for w in weak],
                 chart="",
-                note=f"整顿中{counts.get('rectifying', 0)}个，已验收销号{counts.get('closed', 0)}个",
+                note=f"整顿中{counts.get('rectifying', 0)}个，已验收销号{counts.get('closed', 0)}个"
+                "；为当前状态，不随所选季度变化",
                 group="assessments",
             )
         )
