@@ -162,8 +162,12 @@ class Workers:
 
 
 @pytest.fixture
-def workers(request, committed_db, monkeypatch, tmp_path):
+def redis_up(request):
     _redis_or_skip(request.config)
+
+
+@pytest.fixture
+def workers(redis_up, committed_db, monkeypatch, tmp_path):  # Redis checked before any write
     queue = f"notify-itest-{uuid.uuid4().hex[:8]}"
     monkeypatch.setattr(conf, "QUEUE", queue)
     pool = Workers(tmp_path, queue)
