@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -45,7 +46,7 @@ from apps.meetings.models import (
     VoteItem,
     VoteKind,
 )
-from apps.members.models import PROBATIONARY_STATUSES, Member
+from apps.members.models import MEMBER_STATUSES, PROBATIONARY_STATUSES, Member
 from apps.organizations.models import BRANCH_TYPES, Org, OrgType
 
 meeting_event = Signal()  # kwargs: meeting_id, event
@@ -162,13 +163,21 @@ def roster(branch: Org, party_group: Org | None = None):
 
 
 def _branch_members(branch: Org, ids: Iterable) -> list[Member]:
+    """The party members (预备 and 正式, on the roster) of the branch with these ids; anyone
+    else (applicants, members who left, died or were transferred out, other branches) refused."""
     try:
         wanted = {int(i) for i in ids}
     except (TypeError, ValueError):
         raise ValidationError({"attendees": ["党员编号无效。"]}) from None
-    found = list(Member.objects.filter(branch=branch, pk__in=wanted))
+    found = list(Member.objects.party_members().filter(branch=branch, pk__in=wanted))
     if len(found) != len(wanted):
-        raise ValidationError({"attendees": ["只能选择本支部的党员。"]})
+        raise ValidationError(
+            {
+                "attendees": [
+                    "只能选择本支部的党员（预备党员、正式党员）；其他人员请作为列席人员登记。"
+                ]
+            }
+        )
     return found
 
 
@@ -329,10 +338,13 @@ def meeting_cancel(*, actor, meeting: Meeting, reason: str) -> Meeting:
 
 @transaction.atomic
 def meeting_delete(*, actor, meeting: Meeting, reason: str = "") -> None:
-    """Delete a meeting (a duplicate or mistaken entry). Locked records need a reason."""
+    """Delete a mistaken entry that was never reported. A record that was ever submitted
+    (even if returned since) stays, with its versions: a duplicate is returned and cancelled."""
     meeting = _lock(meeting)
-    if meeting.state in LOCKED_STATES and not (reason or "").strip():
-        raise ValidationError({"reason": ["删除已报送的会议记录须说明原因。"]})
+    if meeting.submitted_at is not None or meeting.state in LOCKED_STATES:
+        raise ValidationError(
+            {"state": ["已报送过的会议记录不能删除；如系重复录入，请上级退回后取消并说明原因。"]}
+        )
     with _rollup_guard(meeting):
         meeting.state = MeetingState.CANCELLED  # contribution() of a deleted meeting is empty
     audit_log(
@@ -401,27 +413,53 @@ def meeting_snapshot(meeting: Meeting) -> dict[str, Any]:
     }
 
 
+# Edits of a locked record by the same person with the same reason within this window make
+# one version (an editing session: several attendance taps, then the minutes).
+EDIT_SESSION = dt.timedelta(minutes=30)
+
+
 def _begin_edit(meeting: Meeting, *, actor, reason: str) -> None:
-    """Editing a locked record keeps the old one as a version and sends it back for review."""
+    """Editing a reported record keeps the old one as a version (STYLE #5):
+    - submitted or accepted: a reason is needed; an accepted record goes back for review;
+      the edits of one session (same person and reason, within EDIT_SESSION, no review in
+      between) share one version;
+    - returned: the first edit after the return keeps the returned record as a version."""
     if meeting.state == MeetingState.CANCELLED:
         raise ValidationError({"state": ["会议已取消，不能记录。"]})
-    if meeting.state in LOCKED_STATES:
-        reason = (reason or "").strip()
+    if meeting.state not in (*LOCKED_STATES, MeetingState.RETURNED):
+        return
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    reason = (reason or "").strip()
+    last = meeting.versions.order_by("-number").first()
+    if meeting.state == MeetingState.RETURNED:
+        if last is not None and meeting.reviewed_at and last.created_at >= meeting.reviewed_at:
+            return  # already kept since the return
+        reason = reason or f"按退回意见修改：{meeting.review_comment}"
+    else:
         if not reason:
             raise ValidationError(
                 {"reason": ["会议记录已报送，修改须填写修改原因（将保留原版本）。"]}
             )
-        MeetingVersion.objects.create(
-            meeting=meeting,
-            number=meeting.version,
-            snapshot=meeting_snapshot(meeting),
-            changed_by=actor if getattr(actor, "is_authenticated", False) else None,
-            reason=reason[:300],
-        )
-        meeting.version += 1
-        if meeting.state == MeetingState.ACCEPTED:
-            meeting.state = MeetingState.SUBMITTED  # the superior reviews the new version
-            meeting.reviewed_at = None
+        if (
+            last is not None
+            and user is not None
+            and last.changed_by_id == user.pk
+            and last.reason == reason[:300]
+            and last.created_at >= timezone.now() - EDIT_SESSION
+            and (meeting.reviewed_at is None or meeting.reviewed_at < last.created_at)
+        ):
+            return  # the same editing session: the version kept at its start covers it
+    MeetingVersion.objects.create(
+        meeting=meeting,
+        number=meeting.version,
+        snapshot=meeting_snapshot(meeting),
+        changed_by=user,
+        reason=reason[:300],
+    )
+    meeting.version += 1
+    if meeting.state == MeetingState.ACCEPTED:
+        meeting.state = MeetingState.SUBMITTED  # the superior reviews the new version
+        meeting.reviewed_at = None
 
 
 @transaction.atomic
@@ -448,6 +486,7 @@ def meeting_record(
     stay unchanged. On a submitted/accepted record this makes a new version (`reason` needed)."""
     meeting = _lock(meeting)
     was_locked = meeting.state in LOCKED_STATES
+    version_before = meeting.version
     with _rollup_guard(meeting):
         _begin_edit(meeting, actor=actor, reason=reason)
         errors: dict[str, list[str]] = {}
@@ -466,7 +505,14 @@ def meeting_record(
         found = {}
         if wanted:  # one query for host, recorder and lecturer
             ids = {int(v) for v in wanted.values() if str(v).isdigit()}
-            found = {m.pk: m for m in Member.objects.filter(pk__in=ids, branch=meeting.branch)}
+            current = {meeting.host_id, meeting.recorder_id, meeting.lecturer_id} - {None}
+            found = {
+                m.pk: m
+                for m in Member.objects.filter(pk__in=ids, branch=meeting.branch).filter(
+                    Q(status__in=MEMBER_STATUSES, transferred_out_on__isnull=True)
+                    | Q(pk__in=current)  # someone already on the record may stay on it
+                )
+            }
         for field, value in wanted.items():
             member = found.get(int(value)) if str(value).isdigit() else None
             if member is None:
@@ -515,7 +561,9 @@ def meeting_record(
         obj=meeting,
         verb="meeting_revise" if was_locked else "meeting_record",
         reason=reason or "",
-        changes={"version": [meeting.version - was_locked, meeting.version]} if was_locked else {},
+        changes={"version": [version_before, meeting.version]}
+        if meeting.version != version_before
+        else {},
     )
     _emit(meeting.pk, "revised" if was_locked else "recorded")
     return meeting
@@ -656,6 +704,7 @@ def meeting_attendees(
     makes a new version (`reason` needed)."""
     meeting = _lock(meeting)
     was_locked = meeting.state in LOCKED_STATES
+    version_before = meeting.version
     try:
         add = {int(i) for i in add_ids}
         remove = {int(i) for i in remove_ids}
@@ -706,7 +755,11 @@ def meeting_attendees(
             "removed": [sorted(remove), None],
             "excluded": [None, sorted(int(e["member_id"]) for e in exclude)],
             "included": [sorted(int(i) for i in include_ids), None],
-            **({"version": [meeting.version - 1, meeting.version]} if was_locked else {}),
+            **(
+                {"version": [version_before, meeting.version]}
+                if meeting.version != version_before
+                else {}
+            ),
         },
     )
     _emit(meeting.pk, "revised" if was_locked else "attendees")
@@ -992,8 +1045,12 @@ def meeting_accept(*, actor, meeting: Meeting, comment: str = "") -> Meeting:
 def meeting_return(*, actor, meeting: Meeting, comment: str) -> Meeting:
     """退回: the record leaves the counts until it is corrected and submitted again."""
     meeting = _lock(meeting)
-    if meeting.state not in (MeetingState.SUBMITTED, MeetingState.ACCEPTED):
-        raise ValidationError({"state": ["只有已报送或已审核的记录可以退回。"]})
+    if meeting.state == MeetingState.ACCEPTED:
+        raise ValidationError(
+            {"state": ["记录已审核通过，不能退回；如需更正，由支部填写修改原因后生成新版本。"]}
+        )
+    if meeting.state != MeetingState.SUBMITTED:
+        raise ValidationError({"state": ["只有已报送的记录可以退回。"]})
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError({"comment": ["退回须填写意见。"]})

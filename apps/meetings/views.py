@@ -272,7 +272,7 @@ def record_view(request: HttpRequest, pk: int) -> HttpResponse:
                     decisions=d["decisions"],
                     topics=d.get("topics"),
                     unplanned_reason=d["unplanned_reason"],
-                    reason=d.get("reason", ""),
+                    reason=d.get("reason") or request.POST.get("edit_reason", ""),
                 )
             except ValidationError as exc:
                 return render(

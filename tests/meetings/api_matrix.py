@@ -249,8 +249,8 @@ CASES = [
         "DELETE",
         "/api/v1/meetings/{id}/",
         build=lambda w: {**meeting("submitted")(w), "query": {"reason": "重复录入"}},
-        expect={**SUPERIOR, **ATTENDEE_NO, "staff": 204},
-        note="locked: superior",
+        expect={**SUPERIOR, **ATTENDEE_NO, "staff": 400},
+        note="locked: superior only, and a record ever reported is refused (400)",
     ),
     Case(
         "POST",
