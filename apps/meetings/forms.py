@@ -83,7 +83,7 @@ class RecordForm(forms.Form):
         label="修改原因（已报送的记录修改后保留原版本）", max_length=300, required=False
     )
 
-    def __init__(self, *args, members=(), locked=False, org_life=False, **kwargs):
+    def __init__(self, *args, members=(), locked=False, org_life=False, talk=False, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", "—")] + [(m.pk, m.name) for m in members]
         for name in ("host", "recorder", "lecturer"):
@@ -102,6 +102,12 @@ class RecordForm(forms.Form):
             del self.fields["reason"]
         if not org_life:
             del self.fields["topics"]
+        if talk:  # 谈心谈话: a lighter record, nobody hosts or lectures
+            for name in ("lecturer", "lecturer_name", "decisions"):
+                del self.fields[name]
+            self.fields["host"].label = "谈话人（可不填）"
+            self.fields["recorder"].label = "记录人（可不填）"
+            self.fields["minutes"].label = "谈话要点（可不填）"
 
 
 class VoteForm(forms.Form):

@@ -219,6 +219,24 @@ def election_results(
     return out
 
 
+def check_committee_quorum(*, committee: int, present: int) -> None:
+    """支部委员会会议须半数以上委员到会方可进行（《支部条例》第十二条）: strictly more than half."""
+    if committee <= 0 or 2 * present <= committee:
+        raise ValidationError(
+            {
+                "attendance": [
+                    f"支部委员会会议须半数以上委员到会：委员{committee}人，到会{present}人。"
+                ]
+            }
+        )
+
+
+def check_talk_participants(*, participants: int) -> None:
+    """谈心谈话: two or more people."""
+    if participants < 2:
+        raise ValidationError({"attendance": ["谈心谈话须有两人及以上参加，请登记谈话双方。"]})
+
+
 def check_ballot_counts(*, yes: int, no: int, abstain: int, present_voting: int) -> None:
     if min(yes, no, abstain) < 0:
         raise ValidationError({"votes": ["票数不能为负数。"]})

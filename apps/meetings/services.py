@@ -162,6 +162,34 @@ def roster(branch: Org, party_group: Org | None = None):
     return qs.order_by("name", "id")
 
 
+def committee_roster(branch: Org):
+    """The branch committee (支部委员会): party members of the branch holding an open committee
+    position (书记, 副书记, 委员 ...; not 党小组组长)."""
+    from apps.organizations.models import CommitteePosition, Position
+
+    held = (
+        CommitteePosition.objects.filter(org=branch, ended_on__isnull=True)
+        .exclude(position=Position.GROUP_LEADER)
+        .values("member_id")
+    )
+    return roster(branch).filter(pk__in=held)
+
+
+def default_attendees(branch: Org, party_group: Org | None, kinds: list[str]) -> list[Member]:
+    """Who is expected when the secretary does not pick: a 支委会 alone, the committee (the
+    whole roster while no committee is registered); a 谈心谈话 alone, nobody (the secretary
+    picks the participants); otherwise the branch or party-group roster."""
+    if kinds == [MeetingKind.COMMITTEE]:
+        return list(committee_roster(branch)) or list(roster(branch))
+    if kinds == [MeetingKind.TALK]:
+        return []
+    return list(roster(branch, party_group))
+
+
+def is_talk_only(meeting: Meeting) -> bool:
+    return list(meeting.kinds) == [MeetingKind.TALK]
+
+
 def _branch_members(branch: Org, ids: Iterable) -> list[Member]:
     """The party members (预备 and 正式, on the roster) of the branch with these ids; anyone
     else (applicants, members who left, died or were transferred out, other branches) refused."""
@@ -221,7 +249,7 @@ def meeting_plan(
     members = (
         _branch_members(branch, attendee_ids)
         if attendee_ids is not None
-        else list(roster(branch, party_group))
+        else default_attendees(branch, party_group, kinds)
     )
     now = timezone.now()
     meeting = Meeting.objects.create(
@@ -990,12 +1018,32 @@ def meeting_submit(*, actor, meeting: Meeting) -> Meeting:
     errors: dict[str, list[str]] = {}
     if meeting.starts_at > timezone.now():
         errors.setdefault("starts_at", []).append("会议尚未召开，不能报送。")
-    if meeting.host_id is None:
+    talk = is_talk_only(meeting)  # a lighter record: participants, what was talked about
+    if meeting.host_id is None and not talk:
         errors.setdefault("host", []).append("请填写主持人。")
-    if meeting.recorder_id is None:
+    if meeting.recorder_id is None and not talk:
         errors.setdefault("recorder", []).append("请填写记录人。")
-    if not meeting.minutes.strip():
+    if not meeting.minutes.strip() and not talk:
         errors.setdefault("minutes", []).append("请填写讨论发言要点。")
+    try:
+        if talk:
+            rules.check_talk_participants(
+                participants=meeting.present_count + meeting.guests.count()
+            )
+        if MeetingKind.COMMITTEE in meeting.kinds:
+            committee = set(committee_roster(meeting.branch).values_list("pk", flat=True))
+            if committee:
+                present = meeting.attendances.filter(
+                    member_id__in=committee, status__in=PRESENT_STATUSES
+                ).count()
+            else:  # no committee registered: the expected attendees are taken as the committee
+                present = meeting.present_count
+            rules.check_committee_quorum(
+                committee=len(committee) or meeting.expected_count, present=present
+            )
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
     if (
         MeetingKind.LECTURE in meeting.kinds
         and meeting.lecturer_id is None

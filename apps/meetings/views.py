@@ -211,6 +211,7 @@ def _record_context(request, meeting, form=None, vote_form=None, errors=(), elec
             "unplanned_reason": meeting.unplanned_reason,
         },
         org_life=MeetingKind.ORG_LIFE in meeting.kinds,
+        talk=services.is_talk_only(meeting),
     )
     return {
         "meeting": meeting,
@@ -222,6 +223,7 @@ def _record_context(request, meeting, form=None, vote_form=None, errors=(), elec
         "statuses": [(s.value, s.label) for s in AttendanceStatus if s != AttendanceStatus.UNKNOWN],
         "is_general": MeetingKind.GENERAL in meeting.kinds,
         "is_lecture": MeetingKind.LECTURE in meeting.kinds,
+        "is_talk": services.is_talk_only(meeting),
         "errors": errors,
         "attachment_form": AttachmentForm(),
         "flags": selectors.flags_for_viewer(request.user, meeting),
@@ -257,6 +259,7 @@ def record_view(request: HttpRequest, pk: int) -> HttpResponse:
             members=members,
             locked=meeting.state in LOCKED_STATES,
             org_life=MeetingKind.ORG_LIFE in meeting.kinds,
+            talk=services.is_talk_only(meeting),
         )
         if form.is_valid():
             d = form.cleaned_data
@@ -266,10 +269,10 @@ def record_view(request: HttpRequest, pk: int) -> HttpResponse:
                     meeting=meeting,
                     host_id=d["host"],
                     recorder_id=d["recorder"],
-                    lecturer_id=d["lecturer"],
-                    lecturer_name=d["lecturer_name"],
+                    lecturer_id=d.get("lecturer"),
+                    lecturer_name=d.get("lecturer_name"),
                     minutes=d["minutes"],
-                    decisions=d["decisions"],
+                    decisions=d.get("decisions"),
                     topics=d.get("topics"),
                     unplanned_reason=d["unplanned_reason"],
                     reason=d.get("reason") or request.POST.get("edit_reason", ""),
