@@ -151,6 +151,18 @@ class Exemption(BaseModel):
             )
         ]
 
+    def clean(self) -> None:
+        """The period must be a real month, quarter or year (e.g. in the admin)."""
+        from django.core.exceptions import ValidationError
+
+        from apps.core.periods import Period
+
+        super().clean()
+        try:
+            self.period_key = Period.parse(self.period_key or "").key
+        except ValueError as exc:
+            raise ValidationError({"period_key": [str(exc)]}) from None
+
 
 class Meeting(BaseModel):
     branch = models.ForeignKey(

@@ -12,6 +12,7 @@ compares.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -31,6 +32,7 @@ from apps.meetings.models import (
 StatKey = tuple[int, str, str, str]  # (org_id, path, period_key, kind)
 StatVal = tuple[int, int, int, int]  # (meeting_count, expected, present, leave)
 
+logger = logging.getLogger(__name__)
 TABLE = BranchPeriodStat._meta.db_table
 
 
@@ -856,14 +858,46 @@ def current_windows(today: dt.date | None = None) -> list[Period]:
     return [quarter, year]
 
 
+def _dirty_windows(key: str) -> list[Period]:
+    """The tree-rollup windows (quarter, year) a dirty mark stands for; none for a key that is
+    not a period (it is logged and dropped by the job, never blocking the others)."""
+    try:
+        period = Period.parse(key)
+    except ValueError:
+        return []
+    if period.kind == PeriodKind.MONTH:
+        return [
+            Period.containing(PeriodKind.QUARTER, period.start),
+            Period.year_of(period.year),
+        ]
+    return [period]
+
+
 def org_stats_refresh_due(*, today: dt.date | None = None) -> list[str]:
-    """The periodic job: refresh the current quarter and year and every dirty period."""
+    """The periodic job: refresh the current quarter and year and every dirty period. A dirty
+    mark that is not a period is dropped with a warning; a window whose refresh fails is
+    logged and left dirty for the next run, and the other windows are still refreshed."""
     windows = {w.key: w for w in current_windows(today)}
     for key in RollupDirty.objects.values_list("period_key", flat=True):
-        windows.setdefault(key, Period.parse(key))
-    for window in windows.values():
-        org_stats_refresh(window, today=today)
-    return sorted(windows)
+        found = _dirty_windows(key)
+        if not found:
+            logger.warning("meetings rollup: dropping dirty mark %r (not a period)", key)
+            RollupDirty.objects.filter(period_key=key).delete()
+        elif [w.key for w in found] != [key]:
+            RollupDirty.objects.filter(period_key=key).delete()  # stands for its windows
+            for w in found:
+                RollupDirty.objects.get_or_create(period_key=w.key)
+        for w in found:
+            windows.setdefault(w.key, w)
+    done = []
+    for key, window in sorted(windows.items()):
+        try:
+            org_stats_refresh(window, today=today)
+        except Exception:  # one window must not block the others (STYLE #9)
+            logger.exception("meetings rollup: refreshing %s failed", key)
+            continue
+        done.append(key)
+    return done
 
 
 def org_stats_differences() -> list[str]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from apps.meetings import rollups
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="meetings.org_stats_refresh_due")
@@ -18,4 +22,9 @@ def org_stats_refresh(period_key: str) -> int:
     """Refresh one period on demand (e.g. after an exemption or a requirement change)."""
     from apps.core.periods import Period
 
-    return rollups.org_stats_refresh(Period.parse(period_key))
+    try:
+        window = Period.parse(period_key)
+    except ValueError:
+        logger.warning("meetings rollup: %r is not a period; nothing refreshed", period_key)
+        return 0
+    return rollups.org_stats_refresh(window)
