@@ -45,6 +45,7 @@ def template_data(t: Template, *, indicators: bool = False) -> dict:
         "is_default": t.is_default,
         "bonus_cap": _d(t.bonus_cap),
         "copied_from": t.copied_from_id,
+        "org": None if t.org_id is None else {"id": t.org_id, "name": t.org.name},
     }
     if indicators:
         data["indicators"] = [
@@ -188,9 +189,12 @@ def weak_data(w, *, full: bool = False) -> dict:
 # --- input ----------------------------------------------------------------------------------
 
 
+# years are checked by the services (2000–2100) after the permission check, so a user without
+# the right gets 403 whatever the body
 class AsmtCopyIn(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     year = serializers.IntegerField(required=False, allow_null=True)
+    org = serializers.IntegerField(required=False, allow_null=True, help_text="模板所属党组织")
     category = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -329,11 +333,19 @@ def _valid(serializer_class, request):
     return s.validated_data
 
 
-def _template(pk) -> Template:
+def _template(user, pk) -> Template:
+    """A template through the scope (a copy owned outside the user's subtree is a 404)."""
+    return selectors.template_for(user, pk)
+
+
+def _body_template(user, pk, field: str) -> Template | None:
+    """A template named in a request body: one the user cannot see is a field error."""
+    if not pk:
+        return None
     try:
-        return Template.objects.get(pk=int(pk))
-    except (Template.DoesNotExist, ValueError, TypeError):
-        raise Http404("未找到。") from None
+        return selectors.templates_visible_to(user).get(pk=pk)
+    except Template.DoesNotExist:
+        raise ValidationError({field: ["未找到该模板。"]}) from None
 
 
 def _require_assessment_user(user) -> None:
@@ -371,15 +383,17 @@ class TemplateDetail(APIView):
     @extend_schema(responses=J)
     def get(self, request, pk: int):
         _require_assessment_user(request.user)
-        return Response(template_data(_template(pk), indicators=True))
+        return Response(template_data(_template(request.user, pk), indicators=True))
 
 
 class TemplateCopy(APIView):
     @extend_schema(request=AsmtCopyIn, responses=J)
     def post(self, request, pk: int):
-        template = _template(pk)
+        template = _template(request.user, pk)
         data = _valid(AsmtCopyIn, request)
-        copy = services.template_copy(actor=request.user, template=template, **data)
+        org = get_org_or_404(request.user, data.pop("org")) if data.get("org") else None
+        data.pop("org", None)
+        copy = services.template_copy(actor=request.user, template=template, org=org, **data)
         return Response(template_data(copy, indicators=True), status=201)
 
 
@@ -395,7 +409,7 @@ class TemplateIndicators(APIView):
 
     @extend_schema(request=AsmtIndicatorAddIn, responses=J)
     def post(self, request, pk: int):
-        template = _template(pk)
+        template = _template(request.user, pk)
         data = _valid(AsmtIndicatorAddIn, request)
         parent = None
         if data.get("parent"):
@@ -411,9 +425,11 @@ class TemplateIndicators(APIView):
         )
 
 
-def _indicator(pk) -> Indicator:
+def _indicator(user, pk) -> Indicator:
     try:
-        return Indicator.objects.select_related("template").get(pk=pk)
+        return Indicator.objects.select_related("template").get(
+            pk=pk, template__in=selectors.templates_visible_to(user)
+        )
     except Indicator.DoesNotExist:
         raise Http404("未找到。") from None
 
@@ -421,12 +437,12 @@ def _indicator(pk) -> Indicator:
 class IndicatorDetail(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        services.indicator_delete(actor=request.user, indicator=_indicator(pk))
+        services.indicator_delete(actor=request.user, indicator=_indicator(request.user, pk))
         return Response(status=204)
 
     @extend_schema(request=AsmtIndicatorIn, responses=J)
     def patch(self, request, pk: int):
-        indicator = _indicator(pk)
+        indicator = _indicator(request.user, pk)
         data = AsmtIndicatorIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         ind = services.indicator_update(
@@ -454,12 +470,12 @@ class CycleList(APIView):
             year=data["year"],
             name=data["name"],
             note=data["note"],
-            branch_template=_template(data["branch_template"])
-            if data.get("branch_template")
-            else None,
-            secretary_template=_template(data["secretary_template"])
-            if data.get("secretary_template")
-            else None,
+            branch_template=_body_template(
+                request.user, data.get("branch_template"), "branch_template"
+            ),
+            secretary_template=_body_template(
+                request.user, data.get("secretary_template"), "secretary_template"
+            ),
         )
         return Response(cycle_data(cycle), status=201)
 

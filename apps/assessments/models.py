@@ -35,6 +35,16 @@ class Template(BaseModel):
     )
     year = models.PositiveSmallIntegerField("年度", null=True, blank=True)
     is_default = models.BooleanField("系统默认模板", default=False)
+    # the org whose superiors own a copied template (see it, edit it while unused); the
+    # shipped defaults have none: read-only and visible to everyone
+    org = models.ForeignKey(
+        "organizations.Org",
+        verbose_name="所属党组织",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     copied_from = models.ForeignKey(
         "self",
         verbose_name="复制自",
@@ -54,6 +64,12 @@ class Template(BaseModel):
         verbose_name = "考核模板"
         verbose_name_plural = "考核模板"
         ordering = ["-is_default", "kind", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_default=True) | Q(org__isnull=False),
+                name="template_copy_has_owner_org",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -125,6 +141,8 @@ class CyclePhase(models.TextChoices):
 
 
 PHASE_ORDER = [p.value for p in CyclePhase]
+# 述职评议 is held at the year end: evaluators vote during 年终自评 and 上级考核 only
+VOTING_PHASES = (CyclePhase.SELF_ASSESSMENT, CyclePhase.REVIEW)
 
 
 class Cycle(BaseModel):

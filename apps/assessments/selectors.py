@@ -12,6 +12,7 @@ from django.http import Http404
 
 from apps.accounts.scope import can, can_see, path_q, scope_of, scoped
 from apps.assessments.models import (
+    VOTING_PHASES,
     AppealOutcome,
     Assessment,
     AssessmentState,
@@ -269,15 +270,21 @@ def duty_report_for(user, pk) -> DutyReport:
 
 
 def reports_to_vote(user) -> list[DutyReport]:
+    """The duty reports the user may vote on now: cycles where they are an evaluator and
+    述职评议 is open, except their own report; each marked `voted`."""
+    if not getattr(user, "is_authenticated", False):
+        return []
     evaluators = list(
-        Evaluator.objects.filter(user=user)
-        .exclude(cycle__phase__in=PUBLIC_PHASES)
-        .select_related("cycle")
+        Evaluator.objects.filter(user=user, cycle__phase__in=VOTING_PHASES).select_related("cycle")
     )
     out = []
     for ev in evaluators:
         voted = set(ev.votes.values_list("report_id", flat=True))
-        for report in ev.cycle.duty_reports.select_related("org"):
+        for report in (
+            ev.cycle.duty_reports.select_related("org", "cycle")
+            .exclude(secretary=user)
+            .order_by("org__path")
+        ):
             report.voted = report.pk in voted
             out.append(report)
     return out
@@ -312,7 +319,40 @@ def evaluator_user_for(cycle: Cycle, *, pk=None, username: str = "", field: str 
 
 
 def templates_visible_to(user) -> QuerySet:
-    return Template.objects.all()
+    """The shipped defaults (read-only, for everyone) and the copies owned by an org in the
+    user's subtree or above it (the templates a cycle over the user's branch may use)."""
+    qs = Template.objects.select_related("org")
+    scope = scope_of(user)
+    if scope.unrestricted:
+        return qs
+    q = (
+        Q(is_default=True)
+        | path_q(user, "view", "org__path")
+        | path_q(user, "admin_rules", "org__path")
+        | Q(org__path__in=_ancestor_prefixes(user))
+    )
+    return qs.filter(q)
+
+
+def template_for(user, pk) -> Template:
+    """A template the user may see; a copy owned outside the user's subtree is a 404."""
+    return _get(templates_visible_to(user), pk)
+
+
+def template_visible(user, template: Template) -> bool:
+    return templates_visible_to(user).filter(pk=template.pk).exists()
+
+
+def template_owner_default(user) -> Org | None:
+    """Where a copy made by `user` belongs when no org is named: the top of the user's
+    `superior` (else `admin_rules`) scope."""
+    scope = scope_of(user)
+    if scope.unrestricted:
+        return Org.objects.filter(depth=1).order_by("path").first()
+    prefixes = scope.paths.get("superior") or scope.paths.get("admin_rules") or ()
+    return (
+        Org.objects.filter(path__in=list(prefixes)).order_by("path").first() if prefixes else None
+    )
 
 
 def weak_orgs_visible_to(user) -> QuerySet:

@@ -25,6 +25,7 @@ from apps.accounts.scope import can, can_see, require, scope_of
 from apps.assessments import scoring
 from apps.assessments.models import (
     PHASE_ORDER,
+    VOTING_PHASES,
     Appeal,
     AppealOutcome,
     Assessment,
@@ -130,10 +131,37 @@ def _dec(
     return scoring.q2(number)
 
 
-def _require_template_admin(actor) -> None:
+YEAR_MIN, YEAR_MAX = 2000, 2100
+
+
+def parse_year(value: Any, field: str = "year") -> int:
+    """A year typed by a person: a whole number within YEAR_MIN–YEAR_MAX (Chinese messages)."""
+    try:
+        year = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationError({field: ["年度应为四位数字，如2026。"]}) from None
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise ValidationError({field: [f"年度应在{YEAR_MIN}–{YEAR_MAX}年之间。"]})
+    return year
+
+
+def _require_template_admin(actor, template: Template | None = None, org: Org | None = None):
+    """May `actor` maintain templates (owned by `org`, or `template`'s owner)? A template the
+    actor cannot see is a 404; a copy owned outside the actor's superior / rules scope a 403."""
+    from apps.assessments.selectors import template_visible
+
+    if template is not None and not template_visible(actor, template):
+        raise Http404("未找到。")
     scope = scope_of(actor)
     if not (scope.has("superior") or scope.has("admin_rules")):
         raise PermissionDenied("只有上级党组织或规则管理员可以维护考核模板。")
+    owner = org if org is not None else (template.org if template is not None else None)
+    if owner is not None and not (
+        can(actor, "superior", owner) or can(actor, "admin_rules", owner)
+    ):
+        if not can_see(actor, owner):
+            raise Http404("未找到。")
+        raise PermissionDenied("只有模板所属党组织的上级或规则管理员可以维护该模板。")
 
 
 def _require_superior(actor, cycle: Cycle) -> None:
@@ -164,13 +192,30 @@ def _require_phase(cycle: Cycle, *phases: str, message: str) -> None:
 
 @transaction.atomic
 def template_copy(
-    *, actor, template: Template, name: str, year: int | None = None, category: str = ""
+    *,
+    actor,
+    template: Template,
+    name: str,
+    year: int | None = None,
+    category: str = "",
+    org: Org | None = None,
 ) -> Template:
-    _require_template_admin(actor)
+    """Copy a template; the copy belongs to `org` (default: the top of the actor's superior
+    scope) and only that org's superiors (and rules administrators over it) may edit it."""
+    from apps.assessments.selectors import template_owner_default
+
+    _require_template_admin(actor, template)
+    owner = org or template_owner_default(actor)
+    if owner is None:
+        raise ValidationError({"org": ["请选择模板所属党组织。"]})
+    _require_template_admin(actor, org=owner)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": ["请填写模板名称。"]})
+    if year is not None:
+        year = parse_year(year)
     copy = Template.objects.create(
+        org=owner,
         name=name,
         kind=template.kind,
         category=category or template.category,
@@ -199,8 +244,9 @@ def template_copy(
         actor=actor,
         action=AuditAction.CREATE,
         obj=copy,
+        org=owner,
         verb="template_copy",
-        changes={"copied_from": [None, template.pk], "name": [None, name]},
+        changes={"copied_from": [None, template.pk], "name": [None, name], "org": [None, owner.pk]},
     )
     return copy
 
@@ -369,10 +415,10 @@ def _template_audit(actor, template: Template, verb: str, changes: dict) -> None
 def indicator_update(*, actor, indicator: Indicator, **fields) -> Indicator:
     """Edit an indicator of a copied template not yet used by a cycle (the shipped defaults
     stay as shipped; a template in use keeps the indicators its scores rest on)."""
-    _require_template_admin(actor)
     indicator = (
         Indicator.objects.select_for_update().select_related("template").get(pk=indicator.pk)
     )
+    _require_template_admin(actor, indicator.template)
     _require_editable(indicator.template)
     before = {f: getattr(indicator, f) for f in INDICATOR_FIELDS}
     for key, value in fields.items():
@@ -418,8 +464,8 @@ def indicator_add(
     evidence_required: bool = False,
     description: str = "",
 ) -> Indicator:
-    _require_template_admin(actor)
     template = Template.objects.select_for_update().get(pk=template.pk)
+    _require_template_admin(actor, template)
     _require_editable(template)
     siblings = Indicator.objects.filter(template=template, parent=parent)
     ind = Indicator(
@@ -451,8 +497,8 @@ def indicator_add(
 @transaction.atomic
 def indicator_delete(*, actor, indicator: Indicator) -> None:
     """Remove an indicator (and, for a group, everything under it) from a copied template."""
-    _require_template_admin(actor)
     indicator = Indicator.objects.select_related("template").get(pk=indicator.pk)
+    _require_template_admin(actor, indicator.template)
     _require_editable(indicator.template)
     removed = [indicator.code]
     pending = [indicator.pk]
@@ -472,8 +518,8 @@ def indicator_delete(*, actor, indicator: Indicator) -> None:
 
 @transaction.atomic
 def template_update(*, actor, template: Template, name: str, bonus_cap: Any) -> Template:
-    _require_template_admin(actor)
     template = Template.objects.select_for_update().get(pk=template.pk)
+    _require_template_admin(actor, template)
     _require_editable(template)
     before = {"name": template.name, "bonus_cap": template.bonus_cap}
     if not (name or "").strip():
@@ -508,12 +554,19 @@ def cycle_open(
     require(actor, "superior", org)
     if org.is_branch or org.is_party_group:
         raise ValidationError({"org": ["考核周期须由上级党组织（党委、党总支）发起。"]})
-    if not 2000 <= int(year) <= 2100:
-        raise ValidationError({"year": ["年度无效。"]})
+    year = parse_year(year)
     branch_template = (
         branch_template
         or Template.objects.filter(is_default=True, kind=TemplateKind.BRANCH).first()
     )
+    from apps.assessments.selectors import template_visible
+
+    for field, chosen in (
+        ("branch_template", branch_template),
+        ("secretary_template", secretary_template),
+    ):
+        if chosen is not None and not template_visible(actor, chosen):
+            raise ValidationError({field: ["未找到该模板。"]})
     if branch_template is None or branch_template.kind != TemplateKind.BRANCH:
         raise ValidationError({"branch_template": ["请选择党组织考核模板。"]})
     if secretary_template is not None and secretary_template.kind != TemplateKind.SECRETARY:
@@ -1043,7 +1096,10 @@ def assessment_review(
             score.review_reason = reason
         if before != score.review_points:
             changes[ind.code] = [before, score.review_points]
-    veto_ids = {int(v) for v in (vetoes or [])}
+    try:
+        veto_ids = {int(v) for v in (vetoes or [])}
+    except (TypeError, ValueError):
+        raise ValidationError({"vetoes": ["一票否决项无效。"]}) from None
     for ind in indicators.values():
         if ind.method != Method.VETO:
             continue
@@ -1337,17 +1393,25 @@ def evaluator_for(user, cycle: Cycle) -> Evaluator | None:
 
 @transaction.atomic
 def vote_cast(*, actor, report: DutyReport, choice: str) -> Vote:
-    """One vote per evaluator per report; only the evaluators chosen for the cycle vote."""
+    """One vote per evaluator per report; only the evaluators chosen for the cycle vote, never
+    on their own report, and only while 述职评议 is open (VOTING_PHASES)."""
     cycle = report.cycle
     evaluator = evaluator_for(actor, cycle)
     if evaluator is None:
         if can_see(actor, report.org):
             raise PermissionDenied("您不是本次述职评议的评议人。")
         raise Http404("未找到。")
+    if report.secretary_id is not None and report.secretary_id == actor.pk:
+        raise ValidationError("不能评议本人的述职报告。")
     if choice not in Grade.values:
         raise ValidationError({"choice": ["请选择好、较好、一般或差。"]})
-    if _phase_at_least(cycle, CyclePhase.PUBLISHED):
-        raise ValidationError("评议已结束。")
+    phase = _stored_phase(cycle)
+    if phase not in VOTING_PHASES:
+        if PHASE_ORDER.index(phase) > PHASE_ORDER.index(CyclePhase.REVIEW):
+            raise ValidationError("评议已结束。")
+        raise ValidationError(
+            f"述职评议在“年终自评”和“上级考核”阶段进行，当前为“{CyclePhase(phase).label}”。"
+        )
     if Vote.objects.filter(report=report, evaluator=evaluator).exists():
         raise ValidationError({"choice": ["您已对该述职报告投过票，每人只能投一次。"]})
     try:
@@ -1545,6 +1609,7 @@ def weak_org_designate(
         org.is_branch or org.org_type == "general_branch" or org.org_type == "primary_committee"
     ):
         raise ValidationError({"org": ["只能认定基层党组织。"]})
+    year = parse_year(year)
     reasons = [r.strip() for r in (reasons or []) if r and r.strip()]
     if not reasons:
         raise ValidationError({"reasons": ["请至少填写一项认定情形。"]})

@@ -22,6 +22,7 @@ from apps.accounts.scope import can, get_org_or_404, orgs_visible_to, require, s
 from apps.assessments import selectors, services
 from apps.assessments.models import (
     PHASE_ORDER,
+    VOTING_PHASES,
     Appeal,
     CommitmentKind,
     CyclePhase,
@@ -55,6 +56,16 @@ def _act(request: HttpRequest, to: str, action: Callable[[], object], done: str)
     else:
         messages.success(request, done)
     return redirect(to)
+
+
+def _pk(value) -> int:
+    """An id posted in a form field; anything that is not a positive whole number becomes 0,
+    which matches nothing (the caller answers 404 as for a missing id)."""
+    try:
+        number = int(str(value or "").strip())
+    except ValueError:
+        return 0
+    return number if 0 < number < 2**63 else 0
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -110,11 +121,23 @@ def home(request: HttpRequest) -> HttpResponse:
             "votes": selectors.reports_to_vote(user),
             "weak": selectors.weak_summary(user),
             "superior_orgs": superior_orgs,
-            "templates": Template.objects.all(),
+            "templates": selectors.templates_visible_to(user),
             "year": local_today().year,
             "grade_class": GRADE_CLASS,
         },
     )
+
+
+def _chosen_template(request: HttpRequest, field: str, kind: str) -> Template | None:
+    """The template picked in a form (None when none was picked); one the user cannot see, or
+    of the wrong kind, is refused like a missing one."""
+    value = (request.POST.get(field) or "").strip()
+    if not value:
+        return None
+    try:
+        return selectors.templates_visible_to(request.user).get(pk=int(value), kind=kind)
+    except (Template.DoesNotExist, ValueError):
+        raise ValidationError({field: ["未找到该模板。"]}) from None
 
 
 @login_required
@@ -126,12 +149,8 @@ def cycle_new(request: HttpRequest) -> HttpResponse:
             year = int(request.POST.get("year", ""))
         except ValueError:
             raise ValidationError({"year": ["请填写年度。"]}) from None
-        branch_t = Template.objects.filter(
-            pk=request.POST.get("branch_template") or 0, kind=TemplateKind.BRANCH
-        ).first()
-        sec_t = Template.objects.filter(
-            pk=request.POST.get("secretary_template") or 0, kind=TemplateKind.SECRETARY
-        ).first()
+        branch_t = _chosen_template(request, "branch_template", TemplateKind.BRANCH)
+        sec_t = _chosen_template(request, "secretary_template", TemplateKind.SECRETARY)
         cycle = services.cycle_open(
             actor=request.user,
             org=org,
@@ -410,7 +429,7 @@ def scorecard_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
             "申诉已提交。",
         )
     if action == "decide":
-        appeal = Appeal.objects.filter(pk=post.get("appeal") or 0, assessment=assessment).first()
+        appeal = Appeal.objects.filter(pk=_pk(post.get("appeal")), assessment=assessment).first()
         if appeal is None:
             raise Http404("未找到。")
         return _act(
@@ -455,7 +474,15 @@ def duty_report(request: HttpRequest, pk: int) -> HttpResponse:
             "choices": [(g, Grade(g).label, GRADE_CLASS[g]) for g in Grade.values],
             "can_vote": evaluator is not None
             and my_vote is None
-            and report.cycle.phase not in selectors.PUBLIC_PHASES,
+            and report.cycle.phase in VOTING_PHASES
+            and report.secretary_id != request.user.pk,
+            "vote_closed": "不能评议本人的述职报告。"
+            if report.secretary_id == request.user.pk
+            else (
+                ""
+                if report.cycle.phase in VOTING_PHASES
+                else "述职评议在“年终自评”和“上级考核”阶段进行，当前不能投票。"
+            ),
             "problems": report.cycle.problems.filter(org=report.org) if show else [],
             "grade_class": GRADE_CLASS,
         },
@@ -601,7 +628,7 @@ def weak_designate(request: HttpRequest) -> HttpResponse:
         lambda: services.weak_org_designate(
             actor=request.user,
             org=get_org_or_404(request.user, post.get("org") or 0),
-            year=int(post.get("year") or 0),
+            year=post.get("year", ""),
             reasons=reasons,
             note=post.get("note", ""),
             plan=post.get("plan", ""),
@@ -696,12 +723,14 @@ def _indicator_rows(template: Template) -> list[dict]:
 @login_required
 def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _need_reader(request.user)
-    try:
-        template = Template.objects.get(pk=pk)
-    except Template.DoesNotExist:
-        raise Http404("未找到。") from None
+    template = selectors.template_for(request.user, pk)
     scope = scope_of(request.user)
     admin = scope.has("superior") or scope.has("admin_rules")
+    owner_admin = admin and (
+        template.org is None
+        or can(request.user, "superior", template.org)
+        or can(request.user, "admin_rules", template.org)
+    )
     locked = ""
     if template.is_default:
         locked = "系统默认模板不能直接修改，请先复制。"
@@ -718,12 +747,14 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": _indicator_rows(template),
             "problems": services.template_problems(template),
             "can_copy": admin,
-            "can_edit": admin and not locked,
+            "can_edit": owner_admin and not locked,
             "locked": locked,
             "methods": Method.choices,
             "rules": RuleKind.choices,
             "sources": source_choices(),
-            "copies": Template.objects.filter(copied_from=template).order_by("-id")[:10],
+            "copies": selectors.templates_visible_to(request.user)
+            .filter(copied_from=template)
+            .order_by("-id")[:10],
         },
     )
 
@@ -752,10 +783,7 @@ def _indicator_fields(post) -> dict:
 @require_POST
 def template_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     _need_reader(request.user)
-    try:
-        template = Template.objects.get(pk=pk)
-    except Template.DoesNotExist:
-        raise Http404("未找到。") from None
+    template = selectors.template_for(request.user, pk)
     to = reverse("assessments:template", args=[template.pk])
     post = request.POST
     if action == "copy":
@@ -766,7 +794,7 @@ def template_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 actor=request.user,
                 template=template,
                 name=post.get("name", ""),
-                year=int(post["year"]) if post.get("year", "").isdigit() else None,
+                year=post.get("year") or None,
             )
 
         response = _act(request, to, copy, "模板已复制，可在副本上修改指标。")
@@ -786,7 +814,7 @@ def template_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action == "add":
         parent = None
         if post.get("parent"):
-            parent = template.indicators.filter(pk=post.get("parent") or 0).first()
+            parent = template.indicators.filter(pk=_pk(post.get("parent"))).first()
             if parent is None:
                 raise Http404("未找到。")
         return _act(
@@ -797,7 +825,7 @@ def template_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             ),
             "指标已添加。",
         )
-    ind = template.indicators.filter(pk=post.get("indicator") or 0).first()
+    ind = template.indicators.filter(pk=_pk(post.get("indicator"))).first()
     if ind is None:
         raise Http404("未找到。")
     if action == "indicator":

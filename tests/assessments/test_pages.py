@@ -86,7 +86,8 @@ def test_outsider_gets_404_and_member_403(client_for, users, world):
 
 
 def test_evaluator_votes_once_on_the_phone_page(client_for, users, world):
-    _cycle, _card, report, evaluator, *_ = world
+    cycle, _card, report, evaluator, *_ = world
+    svc.cycle_advance(actor=users.staff, cycle=cycle, to_phase=CyclePhase.SELF_ASSESSMENT)
     client = client_for(evaluator)
     page = client.get(f"/assessments/duty-reports/{report.pk}/").content.decode()
     assert "每人只能投一次" in page and "较好" in page

@@ -193,6 +193,10 @@ def voting(tree, users, county_staff, branch_template, secretary_template):
     report = svc.duty_report_submit(
         actor=users.secretary, cycle=cycle, org=tree.branch_a, content="一年来……"
     )
+    for phase in (CyclePhase.MIDTERM, CyclePhase.SELF_ASSESSMENT):  # 述职评议 is open
+        svc.cycle_advance(
+            actor=users.staff, cycle=cycle, to_phase=phase, cutoff=dt.date(2026, 1, 1)
+        )
     committee = [make_user(Role.ORG_STAFF, tree.town_a, username=f"wy{i}") for i in range(3)]
     reps = [make_user(Role.MEMBER, tree.branch_b, username=f"db{i}") for i in range(2)]
     for u in committee:
