@@ -507,6 +507,41 @@ class MemberStudy(APIView):
         return Response({"id": record.pk, "year_total": total}, status=status.HTTP_201_CREATED)
 
 
+class StudyQuerySerializer(serializers.Serializer):
+    org = serializers.IntegerField()
+    year = serializers.IntegerField(min_value=1990, max_value=2100, required=False)
+
+
+class StudyBranchSerializer(serializers.Serializer):
+    branch = serializers.IntegerField(source="branch.pk")
+    branch_name = serializers.CharField(source="branch.name")
+    members = serializers.IntegerField()
+    met = serializers.IntegerField()
+    rate = serializers.IntegerField(help_text="达标率（%）")
+    hours = serializers.DecimalField(max_digits=10, decimal_places=1)
+    average = serializers.DecimalField(max_digits=8, decimal_places=1)
+    leaders = serializers.IntegerField()
+    leaders_met = serializers.IntegerField()
+
+
+class StudySubtree(APIView):
+    """Yearly study hours per branch across `org`'s subtree (32 hours for members, 56 for
+    secretaries and committee members)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("org", int, required=True), OpenApiParameter("year", int)],
+        responses=StudyBranchSerializer(many=True),
+    )
+    def get(self, request):
+        require_capability(request.user, "view")
+        params = _valid(StudyQuerySerializer, request.query_params)
+        org = get_org_or_404(request.user, params["org"])
+        rows = selectors.study_subtree(
+            user=request.user, org=org, year=params.get("year") or local_today().year
+        )
+        return Response(StudyBranchSerializer(rows, many=True).data)
+
+
 class MemberMeSerializer(serializers.Serializer):
     member = MemberSerializer()
     dues = DuesMonthSerializer(many=True)
@@ -722,6 +757,7 @@ urlpatterns = [
     path("members/apply/", DevelopmentApply.as_view()),
     path("members/due/", DueList.as_view()),
     path("members/dues/", DuesSheet.as_view()),
+    path("members/study/", StudySubtree.as_view()),
     path("members/dues/waivers/", WaiverList.as_view()),
     path("members/dues/waivers/<int:id>/decide/", WaiverDecide.as_view()),
     path("members/transfers/", TransferList.as_view()),

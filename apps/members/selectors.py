@@ -418,6 +418,81 @@ def study_totals(*, user, branch: Org, year: int) -> list[dict]:
     return rows
 
 
+@dataclass
+class StudyBranchRow:
+    branch: Org
+    members: int
+    met: int
+    hours: Decimal
+    leaders: int
+    leaders_met: int
+
+    @property
+    def rate(self) -> int:
+        return round(100 * self.met / self.members) if self.members else 0
+
+    @property
+    def average(self) -> Decimal:
+        return (self.hours / self.members).quantize(Decimal("0.1")) if self.members else Decimal(0)
+
+
+def study_subtree(*, user, org: Org, year: int, limit: int = 500) -> list[StudyBranchRow]:
+    """Yearly study hours per branch across `org`'s subtree (one grouped query): party members,
+    how many reached their 32 (members) or 56 (secretaries and committee members) hours."""
+    from django.db.models import Case, Count, DecimalField, When
+    from django.db.models import Value as V
+
+    hours = (
+        StudyRecord.objects.filter(member=OuterRef("pk"), held_on__year=year)
+        .values("member")
+        .annotate(h=Sum("hours"))
+        .values("h")
+    )
+    leader = CommitteePosition.objects.filter(member=OuterRef("pk"), ended_on__isnull=True).exclude(
+        position="group_leader"
+    )
+    per_member = (
+        members_visible_to(user)
+        .party_members()
+        .filter(branch__path__startswith=org.path)
+        .annotate(
+            got=Coalesce(Subquery(hours, output_field=DecimalField()), V(Decimal("0"))),
+            is_leader=Exists(leader),
+        )
+        .annotate(
+            need=Case(
+                When(is_leader=True, then=V(rules.STUDY_HOURS_LEADER)),
+                default=V(rules.STUDY_HOURS_MEMBER),
+                output_field=DecimalField(),
+            )
+        )
+    )
+    grouped = (
+        per_member.order_by()
+        .values("branch_id")
+        .annotate(
+            n=Count("id"),
+            n_met=Count("id", filter=Q(got__gte=F("need"))),
+            total=Sum("got"),
+            n_leaders=Count("id", filter=Q(is_leader=True)),
+            n_leaders_met=Count("id", filter=Q(is_leader=True, got__gte=F("need"))),
+        )
+    )
+    by_branch = {g["branch_id"]: g for g in grouped}
+    branches = Org.objects.filter(pk__in=list(by_branch)).order_by("path")[:limit]
+    return [
+        StudyBranchRow(
+            branch=b,
+            members=by_branch[b.pk]["n"],
+            met=by_branch[b.pk]["n_met"],
+            hours=by_branch[b.pk]["total"] or Decimal("0"),
+            leaders=by_branch[b.pk]["n_leaders"],
+            leaders_met=by_branch[b.pk]["n_leaders_met"],
+        )
+        for b in branches
+    ]
+
+
 def member_study_total(*, member: Member, year: int) -> dict:
     got = member.study_records.filter(held_on__year=year).aggregate(
         h=Coalesce(Sum("hours"), Decimal("0"))

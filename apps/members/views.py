@@ -36,7 +36,7 @@ from apps.members.models import (
     TransferState,
     WaiverState,
 )
-from apps.organizations.models import BRANCH_TYPES
+from apps.organizations.models import BRANCH_TYPES, COMMITTEE_TYPES
 
 WRITE = ("branch_write", "superior")
 CONTACT_STATUSES = frozenset({"mobile_out", "mobile_in", "abroad", "lost_contact"})
@@ -707,16 +707,33 @@ def study(request: HttpRequest) -> HttpResponse:
     require_capability(request.user, "view")
     year = _year_param(request)
     branches = list(orgs_visible_to(request.user).filter(org_type__in=BRANCH_TYPES)[:300])
+    committees = list(
+        orgs_visible_to(request.user)
+        .filter(org_type__in=COMMITTEE_TYPES, abolished_on__isnull=True)
+        .order_by("depth", "path")[:50]
+    )
     branch = (
         get_org_or_404(request.user, request.GET["branch"])
         if request.GET.get("branch")
         else (branches[0] if branches else None)
     )
-    rows = selectors.study_totals(user=request.user, branch=branch, year=year) if branch else []
+    subtree = branch is not None and branch.org_type not in BRANCH_TYPES
+    if subtree:
+        # A committee: per branch across its subtree (superiors' view).
+        rows = selectors.study_subtree(user=request.user, org=branch, year=year)
+    else:
+        rows = selectors.study_totals(user=request.user, branch=branch, year=year) if branch else []
     return render(
         request,
         "members/study.html",
-        {"rows": rows, "branch": branch, "branches": branches, "year": year},
+        {
+            "rows": rows,
+            "branch": branch,
+            "branches": branches,
+            "committees": committees,
+            "subtree": subtree,
+            "year": year,
+        },
     )
 
 

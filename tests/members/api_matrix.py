@@ -176,6 +176,20 @@ CASES = [
         },
         expect=WRITERS_201,
     ),
+    Case(
+        "GET",
+        "/api/v1/members/study/",
+        build=lambda w: {"path": {}, "query": {"org": w.tree.town_a.pk, "year": 2026}},
+        expect={
+            "admin": 200,
+            "staff": 200,
+            "secretary": 404,
+            "committee": 404,
+            "member": 403,
+            "nobody": 403,
+        },
+        note="per branch across a subtree",
+    ),
     Case("GET", "/api/v1/members/me/", expect={"member": 200}),
     Case("GET", "/api/v1/members/transfers/", expect=LIST),
     Case(
