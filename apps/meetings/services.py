@@ -515,6 +515,14 @@ def meeting_record(
     meeting = _lock(meeting)
     was_locked = meeting.state in LOCKED_STATES
     version_before = meeting.version
+    if meeting.starts_at > timezone.now():
+        raise ValidationError(
+            {
+                "starts_at": [
+                    "会议尚未开始，不能登记记录；如需调整应到人员请在“应到/列席人员”中修改。"
+                ]
+            }
+        )
     with _rollup_guard(meeting):
         _begin_edit(meeting, actor=actor, reason=reason)
         errors: dict[str, list[str]] = {}
@@ -577,7 +585,9 @@ def meeting_record(
             _apply_votes(meeting, votes)
         if meeting.state == MeetingState.PLANNED:
             meeting.state = MeetingState.RECORDED
-        if meeting.recorded_at is None:
+        if meeting.recorded_at is None and meeting.minutes.strip():
+            # 补录 is measured from when the minutes are first written (or the submission),
+            # not from an attendance tap that anyone could make on the day
             meeting.recorded_at = timezone.now()
         meeting.roster_count = roster(meeting.branch, meeting.party_group).count()
         _update_similarity(meeting)
@@ -1057,7 +1067,10 @@ def meeting_submit(*, actor, meeting: Meeting) -> Meeting:
     with _rollup_guard(meeting):
         meeting.state = MeetingState.SUBMITTED
         meeting.submitted_at = timezone.now()
-        meeting.save(update_fields=["state", "submitted_at", "updated_at"])
+        if meeting.recorded_at is None:  # e.g. a 谈心谈话 without notes
+            meeting.recorded_at = meeting.submitted_at
+        meeting.save(update_fields=["state", "submitted_at", "recorded_at", "updated_at"])
+        flags_refresh(meeting=meeting)
     audit_log(actor=actor, action=AuditAction.UPDATE, obj=meeting, verb="meeting_submit")
     _emit(meeting.pk, "submitted")
     return meeting

@@ -111,7 +111,19 @@ def plan_body(world):
 
 
 def record_body(world):
-    m = _meeting(world, state="planned")
+    from apps.meetings import services
+
+    _members(world)
+    start = timezone.now() - dt.timedelta(hours=2)  # held (a meeting is recorded once begun)
+    m = services.meeting_plan(
+        actor=_secretary(world),
+        branch=world.tree.branch_a,
+        kinds=["theme_day"],
+        title="主题党日",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        unplanned_reason="临时",
+    )
     rows = list(m.attendances.all())
     return {
         "path": {"id": m.pk},

@@ -32,6 +32,8 @@ def test_secretary_flow_through_the_api(tree, users, roster_a, api_for, settings
     body = r.json()
     assert body["expected_count"] == 10 and body["guests"][0]["name"] == "王列席"
     mid = body["id"]
+    held = time_machine.travel(at(2024, 3, 31, 23, 40), tick=False)  # recorded once begun
+    held.start()
     attendance = [{"member_id": a["member_id"], "status": "present"} for a in body["attendances"]]
     attendance[0] = {"member_id": attendance[0]["member_id"], "status": "leave"}
     r = api.post(f"/api/v1/meetings/{mid}/record/", {"attendance": attendance}, format="json")
@@ -53,6 +55,7 @@ def test_secretary_flow_through_the_api(tree, users, roster_a, api_for, settings
     assert r.status_code == 200, r.content
     vote = r.json()["votes"][0]
     assert vote["passed"] is True and vote["expected_voting"] == 8 and vote["present_voting"] == 7
+    held.stop()
     png = SimpleUploadedFile(
         "签到表.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100, content_type="image/png"
     )

@@ -110,3 +110,40 @@ def test_attendance_taps_on_a_locked_record_make_one_version(tree, users, roster
         services.meeting_record(actor=users.secretary, meeting=m, decisions="三", reason="补充决定")
         assert m.versions.count() == 4
         call_command("check_rollups")
+
+
+def test_late_entry_is_measured_from_the_minutes(tree, users, roster_a):
+    from apps.meetings.models import FlagCode
+
+    with time_machine.travel(at(2024, 3, 1, 8), tick=False) as clock:
+        m = services.meeting_plan(
+            actor=users.secretary,
+            branch=tree.branch_a,
+            kinds=["theme_day"],
+            title="三月主题党日",
+            starts_at=at(2024, 3, 1, 9),
+            ends_at=at(2024, 3, 1, 10),
+        )
+        rows = list(m.attendances.all())
+        with pytest.raises(ValidationError) as exc:  # not begun yet
+            services.meeting_record(actor=users.secretary, meeting=m, minutes="预先写好的记录。")
+        assert "会议尚未开始" in str(exc.value)
+        clock.move_to(at(2024, 3, 1, 9, 5))
+        services.meeting_record(  # sign-in on the day: not yet "recorded"
+            actor=users.secretary,
+            meeting=m,
+            attendance=[{"member_id": a.member_id, "status": "present"} for a in rows],
+        )
+        m.refresh_from_db()
+        assert m.recorded_at is None
+        clock.move_to(at(2024, 3, 30, 9))
+        services.meeting_record(
+            actor=users.secretary,
+            meeting=m,
+            host_id=rows[0].member_id,
+            recorder_id=rows[0].member_id,
+            minutes="学习讨论。",
+        )
+        m.refresh_from_db()
+        assert m.recorded_at == at(2024, 3, 30, 9)
+        assert m.flags.filter(code=FlagCode.LATE_ENTRY).exists()

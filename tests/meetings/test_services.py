@@ -14,6 +14,7 @@ from apps.meetings import rollups, rules, selectors, services
 from apps.meetings.models import (
     BranchPeriodStat,
     FlagCode,
+    Meeting,
     MeetingRequirement,
     MeetingState,
     MeetingVersion,
@@ -331,13 +332,16 @@ def test_submit_requires_record_elements(tree, users, roster_a):
 
 def test_future_meeting_cannot_be_submitted(tree, users, roster_a):
     with time_machine.travel(at(2024, 3, 1), tick=False):
-        m = hold(
-            actor=users.secretary,
-            branch=tree.branch_a,
-            kinds=["theme_day"],
-            when=at(2024, 3, 12),
-            submit=False,
-        )
+        with pytest.raises(ValidationError) as exc:  # not even recorded before it begins
+            hold(
+                actor=users.secretary,
+                branch=tree.branch_a,
+                kinds=["theme_day"],
+                when=at(2024, 3, 12),
+                submit=False,
+            )
+        assert "会议尚未开始" in str(exc.value)
+        m = Meeting.objects.get()
         with pytest.raises(ValidationError):
             services.meeting_submit(actor=users.secretary, meeting=m)
 
