@@ -150,6 +150,10 @@ def member_timeline(*, member: Member) -> list[TimelineEntry]:
         entries.append(
             TimelineEntry(c.contacted_on, "contact", "联系记录", f"{c.way} {c.note}".strip())
         )
+    from apps.meetings.selectors import appraisal_timeline_entries
+
+    for on, title, detail in appraisal_timeline_entries(member=member):
+        entries.append(TimelineEntry(on, "appraisal", title, detail))
     return sorted(entries, key=lambda e: e.on, reverse=True)
 
 

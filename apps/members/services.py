@@ -377,6 +377,7 @@ def member_update(
         _resolve_pending(member, PendingKind.SUSPEND_PROMPT, today, "已恢复联系")
     if member.management_status != ManagementStatus.ABROAD:
         _resolve_pending(member, PendingKind.ABROAD_PROMPT, today, "已回国（境）")
+    _reminders_follow(member)
     after = snapshot(member, [*fields, "id_number_masked", "phone_masked"])
     audit_log(
         actor=actor,
@@ -386,6 +387,14 @@ def member_update(
         changes=diff(before, after),
     )
     return member
+
+
+def _reminders_follow(member: Member) -> None:
+    """Withdraw, in this transaction, the member's reminders the write made moot (contact
+    restored, a talk or an approval recorded, a probation end corrected)."""
+    from apps.notifications.rules import reminders_member_changed
+
+    reminders_member_changed(member=member)
 
 
 @transaction.atomic
@@ -1095,6 +1104,7 @@ def development_step_record(
             member_confirm(
                 actor=actor, member=member, on=done_on, reason=reason, deciding_org=deciding_org
             )
+    _reminders_follow(member)
     audit_log(
         actor=actor,
         action=AuditAction.CREATE,
