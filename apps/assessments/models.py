@@ -568,6 +568,8 @@ class StarChange(models.Model):
     from_stars = models.PositiveSmallIntegerField(null=True)
     to_stars = models.PositiveSmallIntegerField()
     reason = models.CharField("原因", max_length=300)
+    # a superior's 动态升降星 (services.star_change): recomputing the stars keeps it
+    manual = models.BooleanField("人工调整", default=False)
     at = models.DateTimeField(auto_now_add=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -578,8 +578,28 @@ def cycle_open(
         problems = template_problems(chosen) if chosen is not None else []
         if problems:
             raise ValidationError({field: [f"模板“{chosen.name}”的分值不一致：{problems[0]}"]})
-    if Cycle.objects.filter(org=org, year=year).exists():
+    with connection.cursor() as cursor:  # two overlapping opens wait for each other
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"assessments.cycle:{year}"])
+    ancestors = [org.path[: i * Org.steplen] for i in range(1, len(org.path) // Org.steplen)]
+    clash = (
+        Cycle.objects.filter(year=year)
+        .filter(Q(org__path__in=ancestors) | Q(org__path__startswith=org.path))
+        .select_related("org")
+        .order_by("org__path")
+        .first()
+    )
+    if clash is not None and clash.org_id == org.pk:
         raise ValidationError({"year": [f"{org.name}{year}年度的考核周期已存在。"]})
+    if clash is not None:
+        where = "上级" if org.path.startswith(clash.org.path) else "下级"
+        raise ValidationError(
+            {
+                "year": [
+                    f"{where}党组织“{clash.org.name}”已发起{year}年度考核周期“{clash.name}”，"
+                    "考核范围重叠，不能再发起。"
+                ]
+            }
+        )
     branches = list(Org.objects.subtree_of(org).active().branches())
     if not branches:
         raise ValidationError({"org": ["该党组织下没有可参加考核的党支部。"]})
@@ -633,6 +653,14 @@ def cycle_advance(*, actor, cycle: Cycle, to_phase: str, cutoff: dt.date | None 
         raise ValidationError(
             {"to_phase": [f"当前阶段为“{cycle.get_phase_display()}”，只能进入下一阶段。"]}
         )
+    if to_phase == CyclePhase.CLOSED:
+        pending = Appeal.objects.filter(
+            assessment__cycle=cycle, outcome=AppealOutcome.PENDING
+        ).count()
+        if pending:
+            raise ValidationError(
+                {"to_phase": [f"还有 {pending} 项申诉未处理，处理完毕后方可归档。"]}
+            )
     if to_phase == CyclePhase.PUBLISHED:
         missing = cycle.assessments.exclude(state=AssessmentState.REVIEWED).count()
         if missing:
@@ -1193,6 +1221,9 @@ def appeal_decide(
     require(actor, "superior", assessment.org)
     if appeal.outcome != AppealOutcome.PENDING:
         raise ValidationError("该申诉已处理。")
+    _require_phase(
+        assessment.cycle, CyclePhase.PUBLISHED, message="申诉只能在结果公布阶段处理（周期已归档）。"
+    )
     if outcome not in (AppealOutcome.UPHELD, AppealOutcome.REJECTED):
         raise ValidationError({"outcome": ["请选择处理结果。"]})
     if not (response or "").strip():
@@ -1444,7 +1475,9 @@ def weak_org_ids(year: int, org_ids: list[int]) -> set[int]:
     )
 
 
-def star_plan(rows: list[dict], *, ratio: Decimal, capped_max: int) -> list[dict]:
+def star_plan(
+    rows: list[dict], *, ratio: Decimal, capped_max: int, fixed: dict[int, int] | None = None
+) -> list[dict]:
     """Pure star assignment. rows: {"org_id", "path", "score", "capped": bool} for every rated
     branch. Returns rows with "stars", "by_score", "rank", "limited_by".
 
@@ -1454,8 +1487,11 @@ def star_plan(rows: list[dict], *, ratio: Decimal, capped_max: int) -> list[dict
       candidates are taken by score, highest first; a group of equal scores that would not fit
       entirely is left out entirely (all get four stars), so equal scores are always treated alike
       and the cap is never exceeded;
-    - rank: 1 + number of rows with a strictly higher score (equal scores share a rank).
+    - rank: 1 + number of rows with a strictly higher score (equal scores share a rank);
+    - `fixed` (org_id → stars): rows changed by hand (动态升降星) keep those stars (the veto /
+      软弱涣散 cap still applies) and take their five-star places first.
     """
+    fixed = fixed or {}
     n = len(rows)
     max_five = math.floor(Decimal(n) * ratio)
     ordered = sorted(
@@ -1463,14 +1499,15 @@ def star_plan(rows: list[dict], *, ratio: Decimal, capped_max: int) -> list[dict
     )
     for r in ordered:
         r["by_score"] = stars_for(r["score"])
-        r["stars"] = r["by_score"]
+        r["manual"] = r["org_id"] in fixed
+        r["stars"] = fixed[r["org_id"]] if r["manual"] else r["by_score"]
         r["limited_by"] = ""
         r["rank"] = 1 + sum(1 for o in rows if (o["score"] or 0) > (r["score"] or 0))
         if r["capped"] and r["stars"] > capped_max:
             r["stars"] = capped_max
             r["limited_by"] = r["capped"] if isinstance(r["capped"], str) else "一票否决或软弱涣散"
-    five = [r for r in ordered if r["stars"] == 5]
-    taken = 0
+    five = [r for r in ordered if r["stars"] == 5 and not r["manual"]]
+    taken = sum(1 for r in ordered if r["stars"] == 5 and r["manual"])
     i = 0
     while i < len(five):
         j = i
@@ -1501,12 +1538,18 @@ def _stars(*, actor, cycle: Cycle, reason: str) -> list[StarRating]:
         rows.append(
             {"org_id": a.org_id, "path": a.org.path, "score": a.final_score, "capped": capped}
         )
+    existing = {r.org_id: r for r in StarRating.objects.filter(cycle=cycle)}
+    manual = set(
+        StarChange.objects.filter(rating__cycle=cycle, manual=True).values_list(
+            "rating__org_id", flat=True
+        )
+    )
     plan = star_plan(
         rows,
         ratio=Decimal(str(rule_value("assessments.five_star_ratio"))),
         capped_max=int(rule_value("assessments.capped_max_stars")),
+        fixed={o: existing[o].stars for o in manual if o in existing},
     )
-    existing = {r.org_id: r for r in StarRating.objects.filter(cycle=cycle)}
     out = []
     for row in plan:
         rating = existing.get(row["org_id"])
@@ -1544,7 +1587,8 @@ def stars_compute(*, actor, cycle: Cycle) -> list[StarRating]:
 
 @transaction.atomic
 def star_change(*, actor, rating: StarRating, stars: int, reason: str) -> StarRating:
-    """动态升降星 during the year, with a reason; caps still apply."""
+    """动态升降星 during the year, with a reason; caps still apply. The change is marked manual:
+    later recomputations (stars_compute, an upheld appeal) keep it."""
     rating = StarRating.objects.select_for_update().select_related("cycle", "org").get(pk=rating.pk)
     require(actor, "superior", rating.org)
     try:
@@ -1574,7 +1618,12 @@ def star_change(*, actor, rating: StarRating, stars: int, reason: str) -> StarRa
         ):
             raise ValidationError({"stars": [f"五星党组织已达比例上限（最多{max_five}个）。"]})
     StarChange.objects.create(
-        rating=rating, from_stars=rating.stars, to_stars=stars, reason=reason.strip(), by=actor
+        rating=rating,
+        from_stars=rating.stars,
+        to_stars=stars,
+        reason=reason.strip(),
+        by=actor,
+        manual=True,
     )
     audit_log(
         actor=actor,

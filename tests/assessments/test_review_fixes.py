@@ -226,3 +226,89 @@ def test_votes_only_in_the_review_phases_and_never_on_ones_own_report(
     assert [r.pk for r in reports_to_vote(users.secretary)] == [other.pk]
     svc.vote_cast(actor=users.secretary, report=other, choice="fairly_good")
     assert own.votes.count() == 0 and other.votes.count() == 1
+
+
+# --- 5. cycles may not overlap ---------------------------------------------------------------
+
+
+def test_a_cycle_overlapping_an_ancestor_or_descendant_cycle_is_refused(
+    tree, users, county_staff, cycle, branch_template
+):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="下级党组织“甲镇党委”已发起2026年度"):
+        svc.cycle_open(actor=county_staff, org=tree.county, year=2026)
+    svc.cycle_open(actor=county_staff, org=tree.town_b, year=2026)  # a sibling subtree
+    svc.cycle_open(actor=county_staff, org=tree.county, year=2027)
+    with pytest.raises(ValidationError, match="上级党组织“测试县委”已发起2027年度"):
+        svc.cycle_open(actor=users.staff, org=tree.town_a, year=2027)
+    with pytest.raises(ValidationError, match="已存在"):
+        svc.cycle_open(actor=users.staff, org=tree.town_a, year=2026)
+
+
+# --- 6, 7. stars keep manual changes; no closing with an appeal pending ---------------------
+
+
+@pytest.fixture
+def published(tree, users, county_staff, branch_template):
+    from apps.assessments.models import CyclePhase
+    from tests.assessments.test_stars_votes_weak import finished_cycle
+
+    cycle = finished_cycle(tree, county_staff, branch_template)
+    svc.cycle_advance(actor=county_staff, cycle=cycle, to_phase=CyclePhase.PUBLISHED)
+    return cycle
+
+
+def test_recomputing_stars_keeps_manual_star_changes(tree, users, county_staff, published):
+    from decimal import Decimal
+
+    from apps.assessments.models import AppealOutcome, StarRating
+
+    def stars():
+        return dict(StarRating.objects.filter(cycle=published).values_list("org_id", "stars"))
+
+    before = stars()
+    b = StarRating.objects.get(cycle=published, org=tree.branch_b)
+    target = 3 if b.stars != 3 else 2
+    svc.star_change(actor=county_staff, rating=b, stars=target, reason="年中发现问题，动态降星")
+    svc.stars_compute(actor=county_staff, cycle=published)
+    assert stars() == before | {tree.branch_b.pk: target}
+    appeal = svc.appeal_submit(
+        actor=users.secretary,
+        assessment=published.assessments.get(org=tree.branch_a),
+        reason="得分有误",
+    )
+    svc.appeal_decide(
+        actor=county_staff,
+        appeal=appeal,
+        outcome=AppealOutcome.UPHELD,
+        response="核实后调整",
+        score_after=Decimal("72"),
+    )
+    after = stars()
+    assert after[tree.branch_b.pk] == target  # the manual change still holds
+    assert after[tree.branch_a.pk] == 3  # 72 points → three stars by the thresholds
+    b.refresh_from_db()
+    assert [c.manual for c in b.changes.all()] == [False, True]
+
+
+def test_no_closing_with_an_appeal_pending_and_no_decision_after_closing(
+    tree, users, county_staff, published
+):
+    from django.core.exceptions import ValidationError
+
+    from apps.assessments.models import Appeal, AppealOutcome, CyclePhase
+
+    card = published.assessments.get(org=tree.branch_a)
+    appeal = svc.appeal_submit(actor=users.secretary, assessment=card, reason="有误")
+    with pytest.raises(ValidationError, match="1 项申诉未处理"):
+        svc.cycle_advance(actor=county_staff, cycle=published, to_phase=CyclePhase.CLOSED)
+    svc.appeal_decide(
+        actor=county_staff, appeal=appeal, outcome=AppealOutcome.REJECTED, response="维持"
+    )
+    svc.cycle_advance(actor=county_staff, cycle=published, to_phase=CyclePhase.CLOSED)
+    late = Appeal.objects.create(assessment=card, reason="归档后补交", submitted_by=users.secretary)
+    with pytest.raises(ValidationError, match="归档"):
+        svc.appeal_decide(
+            actor=county_staff, appeal=late, outcome=AppealOutcome.REJECTED, response="维持"
+        )
