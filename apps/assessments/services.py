@@ -63,6 +63,7 @@ from apps.assessments.models import (
 from apps.assessments.rules import grade_for, stars_for
 from apps.assessments.sources import get_source
 from apps.core.audit import audit_log, diff
+from apps.core.errors import check_lengths
 from apps.core.models import AuditAction
 from apps.core.periods import local_today
 from apps.core.rules import rule_value
@@ -214,6 +215,7 @@ def template_copy(
         raise ValidationError({"name": ["请填写模板名称。"]})
     if year is not None:
         year = parse_year(year)
+    check_lengths(Template, name=name, category=category)
     copy = Template.objects.create(
         org=owner,
         name=name,
@@ -1701,6 +1703,7 @@ def weak_org_update(*, actor, weak_org: WeakOrg, plan: str, leader: str) -> Weak
     require(actor, "superior", weak_org.org)
     if weak_org.state == WeakOrgState.CLOSED:
         raise ValidationError("已验收销号。")
+    check_lengths(WeakOrg, plan=plan, leader=leader)
     before = {"plan": weak_org.plan, "leader": weak_org.leader}
     weak_org.plan, weak_org.leader = plan, leader
     weak_org.save(update_fields=["plan", "leader", "updated_at"])

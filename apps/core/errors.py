@@ -13,3 +13,16 @@ class RuleViolation(ValidationError):
 
 def field_error(field: str, message: str) -> ValidationError:
     return ValidationError({field: [message]})
+
+
+def check_lengths(model, **values) -> None:
+    """Raise a ValidationError naming every text value longer than its model field allows (the
+    database would refuse it with a 500 otherwise). `values` are field names and values."""
+    errors = {}
+    for name, value in values.items():
+        limit = model._meta.get_field(name).max_length
+        if limit and value is not None and len(str(value)) > limit:
+            label = model._meta.get_field(name).verbose_name
+            errors[name] = [f"{label}不能超过{limit}个字（现为{len(str(value))}个）。"]
+    if errors:
+        raise ValidationError(errors)

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 
 from apps.accounts.models import Role
 from apps.assessments import services as svc
@@ -138,3 +139,20 @@ def test_superior_runs_the_cycle_in_the_browser(client_for, users, world):
     assert not card.scores.exists()
     sec.post(f"/assessments/scorecards/{card.pk}/self/", {f"points_{d1.pk}": "5", "submit": "0"})
     assert card.scores.get(indicator=d1).self_points == 5
+
+
+def test_too_long_a_leader_or_category_is_a_message_not_an_error(world, users, client_for):
+    from apps.assessments.models import Template
+
+    _cycle, _card, _report, _, weak, _problem = world
+    response = client_for(users.staff).post(
+        f"/assessments/weak/{weak.pk}/plan/",
+        {"plan": "整顿方案", "leader": "张" * 61},
+        follow=True,
+    )
+    assert response.status_code == 200 and "不能超过60个字" in response.content.decode()
+    weak.refresh_from_db()
+    assert weak.leader == ""
+    template = Template.objects.get(pk=_cycle.branch_template_id)
+    with pytest.raises(ValidationError, match="不能超过32个字"):
+        svc.template_copy(actor=users.staff, template=template, name="副本", category="类" * 33)
