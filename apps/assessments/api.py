@@ -821,11 +821,25 @@ class WeakOrgCandidates(APIView):
         )
 
 
+class AsmtWeakPlanIn(serializers.Serializer):
+    plan = serializers.CharField(allow_blank=True)
+    leader = serializers.CharField(allow_blank=True)
+
+
 class WeakOrgDetail(APIView):
     @extend_schema(responses=J)
     def get(self, request, pk: int):
         weak = selectors.weak_org_for(request.user, pk)
         selectors.require_view(request.user, weak.org)
+        return Response(weak_data(weak, full=True))
+
+    @extend_schema(request=AsmtWeakPlanIn, responses=J)
+    def patch(self, request, pk: int):
+        """The rectification plan (整顿方案) and the responsible leader (包联领导)."""
+        weak = selectors.weak_org_for(request.user, pk)
+        weak = services.weak_org_update(
+            actor=request.user, weak_org=weak, **_valid(AsmtWeakPlanIn, request)
+        )
         return Response(weak_data(weak, full=True))
 
 

@@ -434,6 +434,15 @@ CASES = [
         expect=READERS,
     ),
     Case(
+        "PATCH",
+        "/api/v1/assessments/weak-orgs/{id}/",
+        build=lambda w: {
+            "path": {"id": weak(w).pk},
+            "data": {"plan": "选派第一书记，三个月内完成班子调整", "leader": "王副书记"},
+        },
+        expect={"staff": 200, "admin": 403, "secretary": 403, "committee": 403, "member": 403},
+    ),
+    Case(
         "POST",
         "/api/v1/assessments/weak-orgs/{id}/progress/",
         build=lambda w: {"path": {"id": weak(w).pk}, "data": {"note": "召开专题会"}},

@@ -156,3 +156,22 @@ def test_too_long_a_leader_or_category_is_a_message_not_an_error(world, users, c
     template = Template.objects.get(pk=_cycle.branch_template_id)
     with pytest.raises(ValidationError, match="不能超过32个字"):
         svc.template_copy(actor=users.staff, template=template, name="副本", category="类" * 33)
+
+
+def test_weak_org_plan_through_the_api(world, users, api_for):
+    *_, weak, _problem = world
+    url = f"/api/v1/assessments/weak-orgs/{weak.pk}/"
+    bad = api_for(users.staff).patch(url, {"plan": "方案", "leader": "张" * 61}, format="json")
+    assert bad.status_code == 400 and "不能超过60个字" in bad.json()["leader"][0]
+    ok = api_for(users.staff).patch(
+        url, {"plan": "选派第一书记", "leader": "王副书记"}, format="json"
+    )
+    assert ok.status_code == 200 and ok.json()["leader"] == "王副书记"
+    assert (
+        api_for(users.secretary).patch(url, {"plan": "x", "leader": "y"}, format="json").status_code
+        == 403
+    )
+    assert (
+        api_for(users.outsider).patch(url, {"plan": "x", "leader": "y"}, format="json").status_code
+        == 404
+    )
