@@ -133,6 +133,16 @@ def seed(ctx) -> None:
         org_type=OrgType.PARTY_GROUP, parent_id__in=branch_ids, abolished_on__isnull=True
     ).only("id", "parent_id", "path"):
         groups[g.parent_id].append(g)
+    # 支委会: the branch committee (open positions, not 党小组组长), as the record page fills it
+    from apps.organizations.models import CommitteePosition, Position
+
+    committee_ids: dict[int, set[int]] = defaultdict(set)
+    for org_id, member_id in (
+        CommitteePosition.objects.filter(org_id__in=branch_ids, ended_on__isnull=True)
+        .exclude(position=Position.GROUP_LEADER)
+        .values_list("org_id", "member_id")
+    ):
+        committee_ids[org_id].add(member_id)
     full_counts = dict(
         Member.objects.filter(branch_id__in=branch_ids, status="full")
         .values("branch_id")
@@ -203,6 +213,10 @@ def seed(ctx) -> None:
                 expected = [
                     m for m in people if group is None or m.party_group_id == group.pk
                 ] or people
+                if kinds == [MeetingKind.COMMITTEE]:
+                    expected = [m for m in people if m.pk in committee_ids[branch.pk]] or expected
+                elif kinds == [MeetingKind.TALK]:  # a talk between two to four people
+                    expected = rng.sample(people, min(len(people), rng.randint(2, 4)))
                 label = "、".join(MeetingKind(k).label for k in kinds)
                 if future:
                     state = MeetingState.PLANNED

@@ -28,8 +28,32 @@ def test_demo_meetings_and_attendance_on_a_small_tree(tree):
         signins=[],
     )
     members_demo.seed(ctx)
+    from apps.organizations import demo as organizations_demo
+
+    organizations_demo.seed_committees(ctx)
     meetings_demo.seed(ctx)
     assert Meeting.objects.filter(branch=tree.branch_a).count() > 10
     assert Attendance.objects.exists()
     assert not Attendance.objects.filter(excluded_from_expected=True, exclusion_reason="").exists()
     call_command("check_rollups")  # exits non-zero (SystemExit) on any difference
+
+    # 支委会 expect the committee (open positions), 谈心谈话 two to four people
+    from apps.organizations.models import CommitteePosition
+
+    committee = set(
+        CommitteePosition.objects.filter(ended_on__isnull=True)
+        .exclude(position="group_leader")
+        .values_list("member_id", flat=True)
+    )
+    committee_meetings = Meeting.objects.filter(kinds=["committee_meeting"]).exclude(
+        state="planned"
+    )
+    assert committee and committee_meetings.exists()
+    attendees = set(
+        Attendance.objects.filter(meeting__in=committee_meetings).values_list(
+            "member_id", flat=True
+        )
+    )
+    assert attendees <= committee
+    for m in Meeting.objects.filter(kinds=["talk"]).exclude(state="planned"):
+        assert 2 <= m.attendances.count() <= 4
