@@ -165,7 +165,7 @@ def test_similar_flag_hides_a_meeting_outside_the_scope(tree, users, roster_a, c
 
 
 @time_machine.travel(at(2024, 12, 20), tick=False)
-def test_timeline_entries_for_reported_appraisals(tree, users, roster_a):
+def test_timeline_entries_for_reported_appraisals(tree, users, roster_a, client_for):
     from apps.meetings import selectors, services
 
     m = hold(
@@ -185,7 +185,12 @@ def test_timeline_entries_for_reported_appraisals(tree, users, roster_a):
         + [{"member_id": x.pk, "grade": ""} for x in prob],
     )
     assert selectors.appraisal_timeline_entries(member=full[0]) == []  # not reported yet
+    c = client_for(users.secretary)
+    assert "民主评议" not in c.get(f"/members/{full[0].pk}/").content.decode()
     services.meeting_submit(actor=users.secretary, meeting=m)
     ((on, title, _detail),) = selectors.appraisal_timeline_entries(member=full[0])
     assert on.isoformat() == "2024-12-10" and title == "民主评议：优秀"
     assert "不评定等次" in selectors.appraisal_timeline_entries(member=prob[0])[0][1]
+    # and on the member's page (its timeline)
+    assert "民主评议：优秀" in c.get(f"/members/{full[0].pk}/").content.decode()
+    assert "参加评议（不评定等次）" in c.get(f"/members/{prob[0].pk}/").content.decode()
