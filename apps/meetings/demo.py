@@ -383,13 +383,14 @@ def seed(ctx) -> None:
     Meeting.objects.bulk_update(recent, ["minutes_signature", "minutes_bands"], batch_size=1000)
     _flags_bulk(recent)
     rollups.stats_recompute_all()
+    # The tree rollup for every quarter and year the two years cover (the dashboards' trend of
+    # the last four quarters and the past-quarter reports read it).
+    windows = [Period.year_of(today.year), Period.year_of(today.year - 1)]
     quarter = Period.containing(PeriodKind.QUARTER, today)
-    for window in {
-        quarter,
-        quarter.previous(),
-        Period.year_of(today.year),
-        Period.year_of(today.year - 1),
-    }:
+    while quarter.end >= first_month.start:
+        windows.append(quarter)
+        quarter = quarter.previous()
+    for window in windows:
         rollups.org_stats_refresh(window, today=today)
     ctx.data["meetings_count"] = len(meetings)
     ctx.log(

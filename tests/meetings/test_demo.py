@@ -57,3 +57,25 @@ def test_demo_meetings_and_attendance_on_a_small_tree(tree):
     assert attendees <= committee
     for m in Meeting.objects.filter(kinds=["talk"]).exclude(state="planned"):
         assert 2 <= m.attendances.count() <= 4
+
+
+def test_demo_tree_rollup_covers_every_quarter_of_the_two_years(tree):
+    """The dashboard's "近四个季度" trend and past-quarter reports read these rows."""
+    from apps.core.periods import Period, PeriodKind
+    from apps.meetings.models import OrgPeriodStat
+
+    ctx = SimpleNamespace(
+        rng=random.Random(5),
+        today=local_today(),
+        scale=1.0,
+        log=lambda *a: None,
+        data={"branches": [tree.branch_a], "party_groups": [], "county": tree.county},
+        signins=[],
+    )
+    members_demo.seed(ctx)
+    meetings_demo.seed(ctx)
+    keys = set(OrgPeriodStat.objects.filter(org=tree.county).values_list("period_key", flat=True))
+    quarter = Period.current(PeriodKind.QUARTER)
+    for _ in range(4):
+        assert quarter.key in keys, quarter.key
+        quarter = quarter.previous()
