@@ -203,6 +203,26 @@ class MemberPhoto(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class TimelineEntrySerializer(serializers.Serializer):
+    on = serializers.DateField()
+    kind = serializers.CharField(
+        help_text="status, step, transfer, dues, study, contact, appraisal"
+    )
+    title = serializers.CharField()
+    detail = serializers.CharField(allow_blank=True)
+
+
+class MemberTimeline(APIView):
+    """Everything that happened to the member, newest first (the member page's timeline)."""
+
+    @extend_schema(responses=TimelineEntrySerializer(many=True))
+    def get(self, request, id: int):
+        member = _member(request, id)
+        return Response(
+            TimelineEntrySerializer(selectors.member_timeline(member=member), many=True).data
+        )
+
+
 class LifecycleSerializer(serializers.Serializer):
     action = serializers.ChoiceField(
         choices=[
@@ -764,6 +784,7 @@ urlpatterns = [
     path("members/transfers/<int:id>/<str:action>/", TransferAct.as_view()),
     path("members/<int:id>/", MemberDetail.as_view()),
     path("members/<int:id>/lifecycle/", MemberLifecycle.as_view()),
+    path("members/<int:id>/timeline/", MemberTimeline.as_view()),
     path("members/<int:id>/photo/", MemberPhoto.as_view()),
     path("members/<int:id>/steps/", MemberSteps.as_view()),
     path("members/<int:id>/dues/base/", MemberDuesBase.as_view()),

@@ -110,6 +110,7 @@ CASES = [
         build=lambda w: {**member(w), "data": {"work_unit": "县供销社"}},
         expect=WRITERS,
     ),
+    Case("GET", "/api/v1/members/{id}/timeline/", build=member, expect=VIEWERS),
     Case(
         "POST",
         "/api/v1/members/{id}/lifecycle/",
