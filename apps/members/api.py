@@ -397,6 +397,60 @@ class DueList(APIView):
         )
 
 
+PIPELINE_COLUMNS = (
+    ("applicant", "入党申请人"),
+    ("activist", "入党积极分子"),
+    ("candidate", "发展对象"),
+    ("probationary", "预备党员"),
+)
+
+
+class PipelineMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    branch = serializers.IntegerField(source="branch_id")
+    branch_name = serializers.CharField(source="branch.name")
+    status = serializers.CharField()
+    status_since = serializers.DateField(allow_null=True)
+    last_step = serializers.IntegerField(allow_null=True, help_text="已记录的最后一个发展步骤")
+    last_on = serializers.DateField(allow_null=True)
+
+
+class PipelineStageSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    members = PipelineMemberSerializer(many=True)
+
+
+class OrgQuerySerializer(serializers.Serializer):
+    org = serializers.IntegerField(required=False, help_text="党组织编号：只看其下级范围")
+
+
+def _org_query(request):
+    """`?org=` scoped through the door: not an integer → 400, outside the subtree → 404."""
+    org_id = _valid(OrgQuerySerializer, request.query_params).get("org")
+    return get_org_or_404(request.user, org_id) if org_id is not None else None
+
+
+class Pipeline(APIView):
+    """The 发展党员 board: people per stage in the user's scope (or `org`'s subtree), as the
+    pipeline page shows them (the same selector and the same cap)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("org", int)], responses=PipelineStageSerializer(many=True)
+    )
+    def get(self, request):
+        require_capability(request.user, "view")
+        org = _org_query(request)
+        board = selectors.pipeline_board(user=request.user, org=org)
+        stages = [
+            {"stage": key, "label": label, "count": len(board[key]), "members": board[key]}
+            for key, label in PIPELINE_COLUMNS
+        ]
+        return Response(PipelineStageSerializer(stages, many=True).data)
+
+
 class DuesMonthSerializer(serializers.ModelSerializer):
     member_name = serializers.CharField(source="member.name", read_only=True)
     due = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
@@ -776,6 +830,7 @@ urlpatterns = [
     path("members/me/", MemberMe.as_view()),
     path("members/apply/", DevelopmentApply.as_view()),
     path("members/due/", DueList.as_view()),
+    path("members/pipeline/", Pipeline.as_view()),
     path("members/dues/", DuesSheet.as_view()),
     path("members/study/", StudySubtree.as_view()),
     path("members/dues/waivers/", WaiverList.as_view()),

@@ -152,6 +152,14 @@ CASES = [
         expect=OWN_BRANCH_WRITE,
     ),
     Case("GET", "/api/v1/members/due/", expect=LIST),
+    Case("GET", "/api/v1/members/pipeline/", expect=LIST),
+    Case(
+        "GET",
+        "/api/v1/members/pipeline/",
+        build=lambda w: {"path": {}, "query": {"org": w.tree.branch_a.pk}},
+        expect={**VIEWERS, "member": 403, "nobody": 403},
+        note="one subtree; outsider 404",
+    ),
     Case(
         "GET",
         "/api/v1/members/dues/",

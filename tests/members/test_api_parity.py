@@ -1,6 +1,8 @@
 """API endpoints that mirror member pages: the same selectors and services, the same scope
 (outsider 404, read-only 403, owner OK)."""
 
+import datetime as dt
+
 import pytest
 
 from apps.core.periods import local_today
@@ -38,3 +40,41 @@ def test_timeline_is_the_member_page_timeline(users, api_for, full):
 def test_timeline_outside_the_subtree_is_404(users, api_for, full):
     assert api_for(users.outsider).get(f"/api/v1/members/{full.pk}/timeline/").status_code == 404
     assert api_for(users.secretary).get("/api/v1/members/999999/timeline/").status_code == 404
+
+
+# --- pipeline -----------------------------------------------------------------------------------
+def _applicant(branch, name="申请人"):
+    return services.development_apply(
+        actor=None,
+        branch=branch,
+        name=name,
+        gender="male",
+        applied_on=local_today(),
+        birth_date=dt.date(2000, 1, 1),
+    )
+
+
+def test_pipeline_counts_people_per_stage_in_the_org(users, api_for, tree, full):
+    a = _applicant(tree.branch_a, "李四")
+    _applicant(tree.branch_b, "王五")
+    MemberFactory(branch=tree.branch_a, status=MemberStatus.PROBATIONARY)
+    api = api_for(users.staff)
+    stages = {s["stage"]: s for s in api.get("/api/v1/members/pipeline/").json()}
+    assert list(stages) == ["applicant", "activist", "candidate", "probationary"]
+    assert stages["applicant"]["label"] == "入党申请人"
+    assert stages["applicant"]["count"] == 2 and stages["probationary"]["count"] == 1
+    r = api.get("/api/v1/members/pipeline/", {"org": tree.branch_a.pk})
+    stages = {s["stage"]: s for s in r.json()}
+    assert stages["applicant"]["count"] == 1
+    person = stages["applicant"]["members"][0]
+    assert person["id"] == a.pk and person["branch_name"] == "甲村党支部"
+    assert person["last_step"] == 1
+    assert full.pk not in {m["id"] for s in stages.values() for m in s["members"]}
+
+
+def test_pipeline_org_outside_is_404_and_bad_org_is_400(users, api_for, tree):
+    api = api_for(users.secretary)
+    assert api.get("/api/v1/members/pipeline/", {"org": tree.branch_c.pk}).status_code == 404
+    assert api.get("/api/v1/members/pipeline/", {"org": 999999}).status_code == 404
+    r = api.get("/api/v1/members/pipeline/", {"org": "甲村"})
+    assert r.status_code == 400 and "整数" in r.json()["org"][0]
