@@ -223,6 +223,37 @@ class MemberTimeline(APIView):
         )
 
 
+class ContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    contacted_on = serializers.DateField(help_text="联系日期，不能晚于今天")
+    way = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="", help_text="电话、微信、走访"
+    )
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    recorded_by = serializers.CharField(
+        source="actor.get_full_name", read_only=True, allow_null=True, default=None
+    )
+
+
+class MemberContacts(APIView):
+    """联系记录 of a 流动党员 or a member abroad (每半年至少联系1次); POST records one
+    (branch_write), the same service as the page."""
+
+    @extend_schema(responses=ContactSerializer(many=True))
+    def get(self, request, id: int):
+        member = _member(request, id)
+        return Response(ContactSerializer(selectors.member_contacts(member=member), many=True).data)
+
+    @extend_schema(request=ContactSerializer, responses={201: ContactSerializer})
+    def post(self, request, id: int):
+        member = _member(request, id)
+        require_any(request.user, member.branch, ("branch_write",))
+        contact = services.mobile_contact_record(
+            actor=request.user, member=member, **_valid(ContactSerializer, request.data)
+        )
+        return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+
 class LifecycleSerializer(serializers.Serializer):
     action = serializers.ChoiceField(
         choices=[
@@ -840,6 +871,7 @@ urlpatterns = [
     path("members/<int:id>/", MemberDetail.as_view()),
     path("members/<int:id>/lifecycle/", MemberLifecycle.as_view()),
     path("members/<int:id>/timeline/", MemberTimeline.as_view()),
+    path("members/<int:id>/contacts/", MemberContacts.as_view()),
     path("members/<int:id>/photo/", MemberPhoto.as_view()),
     path("members/<int:id>/steps/", MemberSteps.as_view()),
     path("members/<int:id>/dues/base/", MemberDuesBase.as_view()),

@@ -157,6 +157,24 @@ def member_timeline(*, member: Member) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: e.on, reverse=True)
 
 
+def member_contacts(*, member: Member) -> QuerySet:
+    """联系记录 of a member already fetched through the door, newest first."""
+    return member.contacts.select_related("actor").order_by("-contacted_on", "-id")
+
+
+def pending_items_visible_to(user, *, org: Org | None = None) -> QuerySet[PendingItem]:
+    """Open 待处理事项 of members in the user's scope (or `org`'s subtree), oldest first, the
+    same items the member page and the due list show."""
+    qs = scoped(
+        PendingItem.objects.filter(resolved_on__isnull=True),
+        user,
+        path_field="member__branch__path",
+    ).select_related("member", "member__branch")
+    if org is not None:
+        qs = qs.filter(member__branch__path__startswith=org.path)
+    return qs.order_by("raised_on", "id")
+
+
 # --- development due list ------------------------------------------------------------------------
 def _step_on(n: int):
     return Subquery(

@@ -54,6 +54,12 @@ def with_dues(world):
     return {"path": {"id": m.pk}, "data": {"months": [local_today().replace(day=1).isoformat()]}}
 
 
+def contact(world):
+    from apps.core.periods import local_today
+
+    return {**member(world), "data": {"contacted_on": local_today().isoformat(), "way": "电话"}}
+
+
 def transfer(world):
     from apps.core.periods import local_today
     from apps.members import services
@@ -111,6 +117,13 @@ CASES = [
         expect=WRITERS,
     ),
     Case("GET", "/api/v1/members/{id}/timeline/", build=member, expect=VIEWERS),
+    Case("GET", "/api/v1/members/{id}/contacts/", build=member, expect=VIEWERS),
+    Case(
+        "POST",
+        "/api/v1/members/{id}/contacts/",
+        build=contact,
+        expect=WRITERS_201,
+    ),
     Case(
         "POST",
         "/api/v1/members/{id}/lifecycle/",

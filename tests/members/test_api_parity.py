@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from apps.core.models import AuditEntry
 from apps.core.periods import local_today
 from apps.members import services
 from apps.members.models import MemberStatus
@@ -78,3 +79,58 @@ def test_pipeline_org_outside_is_404_and_bad_org_is_400(users, api_for, tree):
     assert api.get("/api/v1/members/pipeline/", {"org": 999999}).status_code == 404
     r = api.get("/api/v1/members/pipeline/", {"org": "甲村"})
     assert r.status_code == 400 and "整数" in r.json()["org"][0]
+
+
+# --- contacts (联系记录) ---------------------------------------------------------------------------
+@pytest.fixture
+def mobile(tree):
+    return MemberFactory(
+        branch=tree.branch_a,
+        status=MemberStatus.FULL,
+        management_status="mobile_out",
+        mobile_out_to="广东省深圳市",
+    )
+
+
+def test_contact_recorded_through_the_api_shows_on_list_and_timeline(users, api_for, mobile):
+    api = api_for(users.secretary)
+    on = local_today().isoformat()
+    r = api.post(
+        f"/api/v1/members/{mobile.pk}/contacts/",
+        {"contacted_on": on, "way": "微信", "note": "在深圳务工，按时交纳党费"},
+        format="json",
+    )
+    assert r.status_code == 201, r.content
+    assert r.json()["way"] == "微信" and r.json()["recorded_by"]
+    assert mobile.contacts.get().note == "在深圳务工，按时交纳党费"
+    assert AuditEntry.objects.filter(verb="mobile_contact_record").count() == 1
+    listed = api.get(f"/api/v1/members/{mobile.pk}/contacts/").json()
+    assert [c["contacted_on"] for c in listed] == [on]
+    timeline = api.get(f"/api/v1/members/{mobile.pk}/timeline/").json()
+    assert any(e["kind"] == "contact" and "微信" in e["detail"] for e in timeline)
+
+
+def test_contact_bad_input_is_400_in_chinese_and_writes_nothing(users, api_for, mobile):
+    api = api_for(users.secretary)
+    url = f"/api/v1/members/{mobile.pk}/contacts/"
+    r = api.post(url, {"way": "电话"}, format="json")
+    assert r.status_code == 400 and "必填" in r.json()["contacted_on"][0]
+    r = api.post(url, {"contacted_on": "昨天"}, format="json")
+    assert r.status_code == 400 and "日期格式错误" in r.json()["contacted_on"][0]
+    future = (local_today() + dt.timedelta(days=1)).isoformat()
+    r = api.post(url, {"contacted_on": future}, format="json")
+    assert r.status_code == 400 and r.json()["contacted_on"] == ["联系日期不能晚于今天。"]
+    r = api.post(url, {"contacted_on": local_today().isoformat(), "way": "电" * 41}, format="json")
+    assert r.status_code == 400 and "40" in r.json()["way"][0]
+    assert not mobile.contacts.exists()
+
+
+def test_contact_scope_outsider_404_read_only_403(users, api_for, mobile):
+    url = f"/api/v1/members/{mobile.pk}/contacts/"
+    body = {"contacted_on": local_today().isoformat()}
+    assert api_for(users.outsider).get(url).status_code == 404
+    assert api_for(users.outsider).post(url, body, format="json").status_code == 404
+    assert api_for(users.admin).get(url).status_code == 200
+    assert api_for(users.admin).post(url, body, format="json").status_code == 403
+    assert api_for(users.staff).post(url, body, format="json").status_code == 403
+    assert not mobile.contacts.exists()
