@@ -15,7 +15,15 @@ from rest_framework.views import APIView
 from apps.accounts.scope import can, get_org_or_404, get_scoped_or_404, require_capability
 from apps.core.periods import Period, local_today
 from apps.members import selectors, services
-from apps.members.models import DevelopmentStep, DuesMonth, DuesWaiver, Gender, Member, Transfer
+from apps.members.models import (
+    DevelopmentStep,
+    DuesMonth,
+    DuesWaiver,
+    Gender,
+    Member,
+    PendingItem,
+    Transfer,
+)
 from apps.members.views import WRITE, lifecycle_run, require_any, transfer_run
 
 
@@ -482,6 +490,70 @@ class Pipeline(APIView):
         return Response(PipelineStageSerializer(stages, many=True).data)
 
 
+class PendingSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.name", read_only=True)
+    branch = serializers.IntegerField(source="member.branch_id", read_only=True)
+    branch_name = serializers.CharField(source="member.branch.name", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = PendingItem
+        fields = [
+            "id",
+            "member",
+            "member_name",
+            "branch",
+            "branch_name",
+            "kind",
+            "kind_display",
+            "raised_on",
+            "detail",
+            "resolved_on",
+            "resolution",
+        ]
+        read_only_fields = fields
+
+
+class PendingList(generics.ListAPIView):
+    """Open 待处理事项 in scope (or `org`'s subtree): 自行脱党审查 after 6 unpaid months, 失联 or
+    出国（境） prompts to suspend, 停止党籍 prompts to remove. Prompts only: the decision is a
+    lifecycle action; resolving records what the branch decided."""
+
+    serializer_class = PendingSerializer
+    queryset = PendingItem.objects.none()  # for the schema; get_queryset scopes the real one
+    filter_backends: list = []
+
+    @extend_schema(parameters=[OpenApiParameter("org", int)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        require_capability(self.request.user, "view")
+        return selectors.pending_items_visible_to(self.request.user, org=_org_query(self.request))
+
+
+class PendingResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField(
+        max_length=300, help_text="处理结果，如：经支部研究已停止党籍"
+    )
+
+
+class PendingResolve(APIView):
+    """Record the branch's decision on an open item (branch or superior), as the page does."""
+
+    @extend_schema(request=PendingResolveSerializer, responses=PendingSerializer)
+    def post(self, request, id: int):
+        item = selectors.pending_items_visible_to(request.user).filter(pk=id).first()
+        if item is None:
+            raise Http404("未找到。")
+        require_any(request.user, item.member.branch)
+        data = _valid(PendingResolveSerializer, request.data)
+        item = services.pending_resolve(
+            actor=request.user, item=item, resolution=data["resolution"]
+        )
+        return Response(PendingSerializer(item).data)
+
+
 class DuesMonthSerializer(serializers.ModelSerializer):
     member_name = serializers.CharField(source="member.name", read_only=True)
     due = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
@@ -862,6 +934,8 @@ urlpatterns = [
     path("members/apply/", DevelopmentApply.as_view()),
     path("members/due/", DueList.as_view()),
     path("members/pipeline/", Pipeline.as_view()),
+    path("members/pending/", PendingList.as_view()),
+    path("members/pending/<int:id>/resolve/", PendingResolve.as_view()),
     path("members/dues/", DuesSheet.as_view()),
     path("members/study/", StudySubtree.as_view()),
     path("members/dues/waivers/", WaiverList.as_view()),

@@ -60,6 +60,17 @@ def contact(world):
     return {**member(world), "data": {"contacted_on": local_today().isoformat(), "way": "电话"}}
 
 
+def pending(world):
+    from apps.core.periods import local_today
+    from apps.members.models import PendingItem
+
+    m = _member(world)
+    item = PendingItem.objects.create(
+        member=m, branch=m.branch, kind="lapse_review", raised_on=local_today()
+    )
+    return {"path": {"id": item.pk}, "data": {"resolution": "经支部研究，予以自行脱党除名"}}
+
+
 def transfer(world):
     from apps.core.periods import local_today
     from apps.members import services
@@ -166,6 +177,20 @@ CASES = [
     ),
     Case("GET", "/api/v1/members/due/", expect=LIST),
     Case("GET", "/api/v1/members/pipeline/", expect=LIST),
+    Case("GET", "/api/v1/members/pending/", expect=LIST),
+    Case(
+        "GET",
+        "/api/v1/members/pending/",
+        build=lambda w: {"path": {}, "query": {"org": w.tree.branch_a.pk}},
+        expect={**VIEWERS, "member": 403, "nobody": 403},
+        note="one subtree; outsider 404",
+    ),
+    Case(
+        "POST",
+        "/api/v1/members/pending/{id}/resolve/",
+        build=pending,
+        expect={"admin": 403, "staff": 200, "secretary": 200, "committee": 200},
+    ),
     Case(
         "GET",
         "/api/v1/members/pipeline/",

@@ -8,7 +8,7 @@ import pytest
 from apps.core.models import AuditEntry
 from apps.core.periods import local_today
 from apps.members import services
-from apps.members.models import MemberStatus
+from apps.members.models import MemberStatus, PendingItem
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +134,70 @@ def test_contact_scope_outsider_404_read_only_403(users, api_for, mobile):
     assert api_for(users.admin).post(url, body, format="json").status_code == 403
     assert api_for(users.staff).post(url, body, format="json").status_code == 403
     assert not mobile.contacts.exists()
+
+
+# --- pending items (待处理事项) ----------------------------------------------------------------------
+def _item(member, kind="lapse_review"):
+    return PendingItem.objects.create(
+        member=member,
+        branch=member.branch,
+        kind=kind,
+        raised_on=local_today(),
+        detail="连续6个月未交纳党费",
+    )
+
+
+def test_pending_lists_open_items_in_the_org_and_resolves_one(users, api_for, tree, full):
+    mine = _item(full)
+    other = _item(MemberFactory(branch=tree.branch_b, status=MemberStatus.FULL))
+    _item(MemberFactory(branch=tree.branch_c, status=MemberStatus.FULL))
+    staff = api_for(users.staff)
+    assert {p["id"] for p in staff.get("/api/v1/members/pending/").json()["results"]} == {
+        mine.pk,
+        other.pk,
+    }
+    r = staff.get("/api/v1/members/pending/", {"org": tree.branch_a.pk})
+    (row,) = r.json()["results"]
+    assert row["id"] == mine.pk and row["kind_display"].endswith("自行脱党审查")
+    assert row["member_name"] == "张三" and row["branch_name"] == "甲村党支部"
+
+    r = api_for(users.secretary).post(
+        f"/api/v1/members/pending/{mine.pk}/resolve/",
+        {"resolution": "经支部研究，本人已补交党费"},
+        format="json",
+    )
+    assert r.status_code == 200 and r.json()["resolved_on"] == local_today().isoformat()
+    mine.refresh_from_db()
+    assert mine.resolution == "经支部研究，本人已补交党费"
+    assert AuditEntry.objects.filter(verb="pending_resolve").count() == 1
+    # resolved: off the list and, like on the page, no longer resolvable
+    assert staff.get("/api/v1/members/pending/", {"org": tree.branch_a.pk}).json()["count"] == 0
+    r = api_for(users.secretary).post(
+        f"/api/v1/members/pending/{mine.pk}/resolve/", {"resolution": "再次"}, format="json"
+    )
+    assert r.status_code == 404
+
+
+def test_pending_resolve_needs_a_resolution_in_chinese(users, api_for, full):
+    item = _item(full)
+    api = api_for(users.secretary)
+    url = f"/api/v1/members/pending/{item.pk}/resolve/"
+    r = api.post(url, {}, format="json")
+    assert r.status_code == 400 and "必填" in r.json()["resolution"][0]
+    r = api.post(url, {"resolution": ""}, format="json")
+    assert r.status_code == 400 and "不能为空" in r.json()["resolution"][0]
+    item.refresh_from_db()
+    assert item.resolved_on is None
+
+
+def test_pending_scope_outsider_404_read_only_403(users, api_for, tree, full):
+    item = _item(full)
+    url = f"/api/v1/members/pending/{item.pk}/resolve/"
+    body = {"resolution": "已研究"}
+    assert api_for(users.outsider).post(url, body, format="json").status_code == 404
+    assert api_for(users.outsider).get("/api/v1/members/pending/").json()["count"] == 0
+    r = api_for(users.outsider).get("/api/v1/members/pending/", {"org": tree.branch_a.pk})
+    assert r.status_code == 404
+    assert api_for(users.admin).post(url, body, format="json").status_code == 403
+    item.refresh_from_db()
+    assert item.resolved_on is None
