@@ -819,14 +819,21 @@ class MemberTransferStart(APIView):
 
 
 class TransferActSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="说明；退回时必填原因",
+    )
     target_branch = serializers.IntegerField(required=False)
     letter_number = serializers.CharField(required=False, allow_blank=True)
     dues_paid_until = serializers.CharField(required=False, allow_blank=True, help_text="2026-07")
 
 
 class TransferAct(APIView):
-    """approve (source committee), letter, receipt, accept (target), reject, withdraw."""
+    """approve (source committee), letter, receipt, accept (target), reject (target, `note`
+    = the reason, required), withdraw."""
 
     @extend_schema(
         request=TransferActSerializer,

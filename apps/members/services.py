@@ -1635,9 +1635,14 @@ def member_transfer_receipt(*, actor, transfer: Transfer, returned_on: dt.date) 
 
 @transaction.atomic
 def member_transfer_close(*, actor, transfer: Transfer, to: str, note: str = "") -> Transfer:
-    """退回 (rejected) or 撤回 (withdrawn)."""
+    """退回 (rejected, by the receiving side, with the reason) or 撤回 (withdrawn)."""
     if to not in (TransferState.REJECTED, TransferState.WITHDRAWN):
         raise ValidationError({"state": ["只能退回或撤回。"]})
+    note = (note or "").strip()
+    if to == TransferState.REJECTED and not note:
+        raise ValidationError({"note": ["请填写退回原因。"]})
+    if len(note) > 300:
+        raise ValidationError({"note": ["说明不能超过300字。"]})
     transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
     if transfer.state not in OPEN_TRANSFER_STATES:
         raise RuleViolation("该转接已结束。")

@@ -5,11 +5,12 @@ import datetime as dt
 
 import pytest
 
+from apps.accounts.models import Role
 from apps.core.models import AuditEntry
 from apps.core.periods import local_today
 from apps.members import services
-from apps.members.models import MemberStatus, PendingItem
-from tests.factories import MemberFactory
+from apps.members.models import MemberStatus, PendingItem, TransferState
+from tests.factories import MemberFactory, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +202,58 @@ def test_pending_scope_outsider_404_read_only_403(users, api_for, tree, full):
     assert api_for(users.admin).post(url, body, format="json").status_code == 403
     item.refresh_from_db()
     assert item.resolved_on is None
+
+
+# --- transfer reject (退回) -------------------------------------------------------------------------
+@pytest.fixture
+def approved(tree, full):
+    t = services.member_transfer_start(
+        actor=None,
+        member=full,
+        kind="internal",
+        applied_on=local_today(),
+        target_org=tree.town_b,
+    )
+    return services.member_transfer_approve(actor=None, transfer=t)
+
+
+@pytest.fixture
+def town_b_staff(tree):
+    return make_user(Role.ORG_STAFF, tree.town_b, username="town_b_staff")
+
+
+def test_receiving_side_rejects_on_the_page_with_a_reason(
+    tree, users, client_for, approved, town_b_staff
+):
+    c = client_for(town_b_staff)
+    page = c.get("/members/transfers/").content.decode()
+    assert f"/members/transfers/{approved.pk}/reject/" in page and "退回原因" in page
+    r = c.post(f"/members/transfers/{approved.pk}/reject/", {"note": " "}, follow=True)
+    assert "请填写退回原因" in r.content.decode()
+    approved.refresh_from_db()
+    assert approved.state == TransferState.APPROVED
+    c.post(f"/members/transfers/{approved.pk}/reject/", {"note": "该同志已在本镇另一支部"})
+    approved.refresh_from_db()
+    assert approved.state == TransferState.REJECTED
+    event = approved.events.order_by("-id").first()
+    assert event.to_state == TransferState.REJECTED and event.note == "该同志已在本镇另一支部"
+    assert event.actor == town_b_staff
+    # the source keeps the member: nothing moved
+    assert approved.member.branch == tree.branch_a
+
+
+def test_reject_through_the_api_needs_a_reason_and_the_receiving_side(
+    tree, users, api_for, approved, town_b_staff
+):
+    url = f"/api/v1/members/transfers/{approved.pk}/reject/"
+    r = api_for(town_b_staff).post(url, {}, format="json")
+    assert r.status_code == 400 and r.json()["note"] == ["请填写退回原因。"]
+    r = api_for(town_b_staff).post(url, {"note": "退" * 301}, format="json")
+    assert r.status_code == 400 and "300" in r.json()["note"][0]
+    # the source side may withdraw, not reject in the target's name
+    assert api_for(users.secretary).post(url, {"note": "x"}, format="json").status_code == 404
+    assert api_for(users.outsider).post(url, {"note": "x"}, format="json").status_code == 404
+    approved.refresh_from_db()
+    assert approved.state == TransferState.APPROVED
+    r = api_for(town_b_staff).post(url, {"note": "未附党费交纳证明"}, format="json")
+    assert r.status_code == 200 and r.json()["state"] == TransferState.REJECTED
