@@ -17,6 +17,7 @@ from apps.assessments.models import (
     Appeal,
     AppealOutcome,
     CommitmentKind,
+    CommitmentStatus,
     CyclePhase,
     EvaluatorGroup,
     Grade,
@@ -169,6 +170,79 @@ def report_data(user, report) -> dict:
     }
 
 
+def commitment_data(c) -> dict:
+    return {
+        "id": c.pk,
+        "cycle": c.cycle_id,
+        "org": {"id": c.org_id, "name": c.org.name},
+        "kind": c.kind,
+        "content": c.content,
+        "status": c.status,
+        "progress": c.progress,
+        "progress_at": c.progress_at,
+        "updates": [
+            {"status": u.status, "progress": u.progress, "at": u.at, "by": u.by_id}
+            for u in c.updates.all()
+        ],
+    }
+
+
+def problem_data(p) -> dict:
+    return {
+        "id": p.pk,
+        "cycle": p.cycle_id,
+        "org": {"id": p.org_id, "name": p.org.name},
+        "origin": p.origin,
+        "description": p.description,
+        "measure": p.measure,
+        "due_on": p.due_on,
+        "state": p.state,
+        "closed_at": p.closed_at,
+        "progress": [
+            {"note": e.note, "has_file": bool(e.file), "at": e.created_at} for e in p.progress.all()
+        ],
+    }
+
+
+def reports_data(user, reports: list) -> list[dict]:
+    """`report_data` for a list, in a fixed number of queries (votes counted in one)."""
+    from django.db.models import Count
+
+    from apps.assessments.models import Vote
+
+    counts: dict[int, dict] = {r.pk: {g: 0 for g in Grade.values} for r in reports}
+    for row in (
+        Vote.objects.filter(report__in=reports)
+        .values("report_id", "choice")
+        .annotate(n=Count("id"))
+    ):
+        counts[row["report_id"]][row["choice"]] = row["n"]
+    mine = dict(
+        Vote.objects.filter(
+            report__in=reports, evaluator__user_id=getattr(user, "pk", None)
+        ).values_list("report_id", "choice")
+    )
+    out = []
+    for report in reports:
+        show = selectors.results_public(user, report.cycle, report.org) or (
+            report.secretary_id == getattr(user, "pk", None)
+        )
+        out.append(
+            {
+                "id": report.pk,
+                "cycle": report.cycle_id,
+                "org": {"id": report.org_id, "name": report.org.name},
+                "content": report.content,
+                "submitted_at": report.submitted_at,
+                "score": _d(report.score) if show else None,
+                "grade": report.grade if show else "",
+                "votes": counts[report.pk] if show else None,
+                "my_vote": mine.get(report.pk),
+            }
+        )
+    return out
+
+
 def weak_data(w, *, full: bool = False) -> dict:
     data = {
         "id": w.pk,
@@ -239,6 +313,17 @@ class AsmtCommitmentIn(serializers.Serializer):
     org = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=CommitmentKind.choices)
     content = serializers.CharField()
+
+
+class AsmtCommitmentUpdateIn(serializers.Serializer):
+    # length (2000) and status are checked by the service after the permission check, with the
+    # same messages as the page
+    progress = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    status = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="推进状态：" + "、".join(f"{v}（{lbl}）" for v, lbl in CommitmentStatus.choices),
+    )
 
 
 class AsmtEvaluatorIn(serializers.Serializer):
@@ -559,6 +644,14 @@ class CycleTasks(APIView):
 
 
 class CycleCommitments(APIView):
+    """The cycle's commitments in the user's subtree, each with its progress updates."""
+
+    @extend_schema(operation_id="assessments_cycle_commitments_list", responses=J)
+    def get(self, request, pk: int):
+        cycle = selectors.cycle_for(request.user, pk)
+        rows = selectors.commitments_visible_to(request.user, cycle)
+        return Response([commitment_data(c) for c in rows])
+
     @extend_schema(request=AsmtCommitmentIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
@@ -568,6 +661,26 @@ class CycleCommitments(APIView):
             actor=request.user, cycle=cycle, org=org, kind=data["kind"], content=data["content"]
         )
         return Response({"id": item.pk, "kind": item.kind, "content": item.content}, status=201)
+
+
+class CommitmentDetail(APIView):
+    """PATCH: the committing org's secretary records progress (and optionally the status)."""
+
+    @extend_schema(responses=J)
+    def get(self, request, pk: int):
+        return Response(commitment_data(selectors.commitment_for(request.user, pk)))
+
+    @extend_schema(request=AsmtCommitmentUpdateIn, responses=J)
+    def patch(self, request, pk: int):
+        commitment = selectors.commitment_for(request.user, pk)
+        data = _valid(AsmtCommitmentUpdateIn, request)
+        commitment = services.commitment_update(
+            actor=request.user,
+            commitment=commitment,
+            progress=data["progress"],
+            status=data.get("status"),
+        )
+        return Response(commitment_data(selectors.commitment_for(request.user, commitment.pk)))
 
 
 class CycleEvaluators(APIView):
@@ -582,6 +695,16 @@ class CycleEvaluators(APIView):
 
 
 class CycleDutyReports(APIView):
+    """The cycle's duty reports in the user's subtree (scores and votes once visible)."""
+
+    @extend_schema(operation_id="assessments_cycle_duty_reports_list", responses=J)
+    def get(self, request, pk: int):
+        cycle = selectors.cycle_for(request.user, pk)
+        reports = list(
+            selectors.duty_reports_visible_to(request.user, cycle).select_related("cycle")
+        )
+        return Response(reports_data(request.user, reports))
+
     @extend_schema(request=AsmtDutyReportIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
@@ -594,6 +717,14 @@ class CycleDutyReports(APIView):
 
 
 class CycleProblems(APIView):
+    """The cycle's problem list (问题清单) in the user's subtree, with rectification progress."""
+
+    @extend_schema(operation_id="assessments_cycle_problems_list", responses=J)
+    def get(self, request, pk: int):
+        cycle = selectors.cycle_for(request.user, pk)
+        rows = selectors.problems_visible_to(request.user, cycle)
+        return Response([problem_data(p) for p in rows])
+
     @extend_schema(request=AsmtProblemIn, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
@@ -731,6 +862,20 @@ class DutyReportDetail(APIView):
     @extend_schema(responses=J)
     def get(self, request, pk: int):
         return Response(report_data(request.user, selectors.duty_report_for(request.user, pk)))
+
+
+class DutyReportsToVote(APIView):
+    """The reports the signed-in evaluator may vote on now (the voting page's list)."""
+
+    @extend_schema(operation_id="assessments_duty_reports_to_vote", responses=J)
+    def get(self, request):
+        reports = selectors.reports_to_vote(request.user)
+        voted = {r.pk: r.voted for r in reports}
+        rows = reports_data(request.user, reports)
+        for row, report in zip(rows, reports, strict=True):
+            row["cycle_name"] = report.cycle.name
+            row["voted"] = voted[report.pk]
+        return Response(rows)
 
 
 class DutyReportVote(APIView):
@@ -884,6 +1029,7 @@ urlpatterns = [
         CycleCommitments.as_view(),
         name="assessments-cycle-commitments",
     ),
+    path(f"{P}commitments/<int:pk>/", CommitmentDetail.as_view(), name="assessments-commitment"),
     path(
         f"{P}cycles/<int:pk>/evaluators/",
         CycleEvaluators.as_view(),
@@ -925,6 +1071,11 @@ urlpatterns = [
         name="assessments-scorecard-appeals",
     ),
     path(f"{P}appeals/<int:pk>/decide/", AppealDecide.as_view(), name="assessments-appeal-decide"),
+    path(
+        f"{P}duty-reports/to-vote/",
+        DutyReportsToVote.as_view(),
+        name="assessments-duty-reports-to-vote",
+    ),
     path(f"{P}duty-reports/<int:pk>/", DutyReportDetail.as_view(), name="assessments-duty-report"),
     path(
         f"{P}duty-reports/<int:pk>/vote/",

@@ -225,14 +225,31 @@ class CommitmentKind(models.TextChoices):
     CONTACT_POINT = "contact_point", "工作联系点"
 
 
+class CommitmentStatus(models.TextChoices):
+    PLANNED = "planned", "未启动"
+    IN_PROGRESS = "in_progress", "推进中"
+    DONE = "done", "已完成"
+
+
 class Commitment(BaseModel):
+    """A secretary's commitment for the year; `progress` and `status` are the latest update,
+    every update is kept as a CommitmentUpdate row."""
+
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="commitments")
     org = models.ForeignKey(
         "organizations.Org", verbose_name="党组织", on_delete=models.PROTECT, related_name="+"
     )
     kind = models.CharField("类型", max_length=20, choices=CommitmentKind.choices)
     content = models.TextField("内容")
-    progress = models.TextField("进展", blank=True)
+    # max_length is not a database limit on a TextField: services check it (check_lengths)
+    progress = models.TextField("进展", max_length=2000, blank=True)
+    status = models.CharField(
+        "推进状态",
+        max_length=16,
+        choices=CommitmentStatus.choices,
+        default=CommitmentStatus.PLANNED,
+    )
+    progress_at = models.DateTimeField("进展更新时间", null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -241,6 +258,21 @@ class Commitment(BaseModel):
         verbose_name = "书记承诺事项"
         verbose_name_plural = "书记承诺事项"
         ordering = ["org", "kind", "id"]
+
+
+class CommitmentUpdate(models.Model):
+    """One progress update of a commitment (the year's track record; never overwritten)."""
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="updates")
+    progress = models.TextField("进展", max_length=2000)
+    status = models.CharField("推进状态", max_length=16, choices=CommitmentStatus.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
 
 
 class AssessmentState(models.TextChoices):

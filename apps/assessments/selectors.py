@@ -16,6 +16,7 @@ from apps.assessments.models import (
     AppealOutcome,
     Assessment,
     AssessmentState,
+    Commitment,
     Cycle,
     CyclePhase,
     DutyReport,
@@ -247,6 +248,34 @@ def attention(user, cycle: Cycle, rows: list[Assessment]) -> list[dict]:
     ):
         items.append({"label": "书记未提交述职报告", "count": len(missing), "rows": missing[:20]})
     return items
+
+
+def commitments_visible_to(user, cycle: Cycle) -> QuerySet:
+    """The cycle's 公开承诺 / 领办项目 / 工作联系点 of the orgs the user sees."""
+    return scoped(
+        cycle.commitments.select_related("org").prefetch_related("updates"),
+        user,
+        path_field="org__path",
+    ).order_by("org__path", "kind", "id")
+
+
+def commitment_for(user, pk, *, cycle: Cycle | None = None) -> Commitment:
+    """404 outside the subtree (or outside `cycle` when given); 403 for a member who sees the
+    branch but may not read it."""
+    qs = Commitment.objects.select_related("org", "cycle")
+    if cycle is not None:
+        qs = qs.filter(cycle=cycle)
+    commitment = _get(qs, pk)
+    require_view(user, commitment.org)
+    return commitment
+
+
+def problems_visible_to(user, cycle: Cycle) -> QuerySet:
+    return scoped(
+        cycle.problems.select_related("org").prefetch_related("progress"),
+        user,
+        path_field="org__path",
+    )
 
 
 def duty_reports_visible_to(user, cycle: Cycle) -> QuerySet:

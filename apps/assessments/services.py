@@ -32,6 +32,8 @@ from apps.assessments.models import (
     AssessmentState,
     Commitment,
     CommitmentKind,
+    CommitmentStatus,
+    CommitmentUpdate,
     Computation,
     ComputedItem,
     Cycle,
@@ -740,6 +742,40 @@ def commitment_add(*, actor, cycle: Cycle, org: Org, kind: str, content: str) ->
         changes={"kind": [None, kind]},
     )
     return item
+
+
+@transaction.atomic
+def commitment_update(
+    *, actor, commitment: Commitment, progress: str, status: str | None = None
+) -> Commitment:
+    """The committing org's secretary (branch_write) records progress through the year; the
+    superior reads it. Each update is kept as a CommitmentUpdate row and audited."""
+    require(actor, "branch_write", commitment.org)
+    progress = (progress or "").strip()
+    if not progress:
+        raise ValidationError({"progress": ["请填写进展情况。"]})
+    status = status or commitment.status
+    if status not in CommitmentStatus.values:
+        raise ValidationError({"status": ["请选择推进状态。"]})
+    check_lengths(Commitment, progress=progress)
+    if _stored_phase(commitment.cycle) == CyclePhase.CLOSED:
+        raise ValidationError("考核周期已结束，不能再更新承诺进展。")
+    commitment = Commitment.objects.select_for_update().get(pk=commitment.pk)
+    before = {"progress": commitment.progress, "status": commitment.status}
+    update = CommitmentUpdate.objects.create(
+        commitment=commitment, progress=progress, status=status, by=actor
+    )
+    commitment.progress, commitment.status, commitment.progress_at = progress, status, update.at
+    commitment.save(update_fields=["progress", "status", "progress_at", "updated_at"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=commitment,
+        org=commitment.org,
+        verb="commitment_update",
+        changes=diff(before, {"progress": progress, "status": status}),
+    )
+    return commitment
 
 
 # --- computations -------------------------------------------------------------------------

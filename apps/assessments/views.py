@@ -25,6 +25,7 @@ from apps.assessments.models import (
     VOTING_PHASES,
     Appeal,
     CommitmentKind,
+    CommitmentStatus,
     CyclePhase,
     EvaluatorGroup,
     Grade,
@@ -192,6 +193,9 @@ def cycle_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     problems = selectors.scoped(cycle.problems.select_related("org"), user, path_field="org__path")
     page = Paginator(rows, RANKING_PAGE_SIZE).get_page(request.GET.get("page"))
+    commitments = list(selectors.commitments_visible_to(user, cycle))
+    for c in commitments:
+        c.editable = cycle.phase != CyclePhase.CLOSED and can(user, "branch_write", c.org)
     return render(
         request,
         "assessments/cycle.html",
@@ -212,10 +216,9 @@ def cycle_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "tasks": cycle.tasks.all(),
             "reports": reports,
             "writable": writable,
-            "commitments": selectors.scoped(
-                cycle.commitments.select_related("org"), user, path_field="org__path"
-            ),
+            "commitments": commitments,
             "commitment_kinds": CommitmentKind.choices,
+            "commitment_statuses": CommitmentStatus.choices,
             "evaluator_groups": EvaluatorGroup.choices,
             "evaluators": cycle.evaluators.select_related("user") if superior else [],
             "problems": problems,
@@ -283,6 +286,19 @@ def cycle_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 content=post.get("content", ""),
             ),
             "已登记承诺事项。",
+        )
+    if action == "commitment_progress":
+        commitment = selectors.commitment_for(user, _pk(post.get("commitment")), cycle=cycle)
+        return _act(
+            request,
+            to,
+            lambda: services.commitment_update(
+                actor=user,
+                commitment=commitment,
+                progress=post.get("progress", ""),
+                status=post.get("status") or None,
+            ),
+            "已更新承诺进展。",
         )
     if action == "evaluator":
 

@@ -198,6 +198,35 @@ def weak(world, progress=False):
     return w
 
 
+def commitment(world, phase="midterm"):
+    from apps.assessments import services
+
+    cycle = _cycle(world, phase)
+    return services.commitment_add(
+        actor=world.users.secretary,
+        cycle=cycle,
+        org=world.tree.branch_a,
+        kind="public_pledge",
+        content="每月走访困难党员",
+    )
+
+
+def commitment_patch(progress="已走访5户", status="in_progress"):
+    def build(world):
+        data = {"progress": progress} | ({"status": status} if status else {})
+        return {"path": {"id": commitment(world).pk}, "data": data}
+
+    return build
+
+
+def cycle_with_problem(world):
+    return {"path": {"id": problem(world).cycle_id}}
+
+
+def cycle_with_report(world):
+    return {"path": {"id": report(world).cycle_id}}
+
+
 CASES = [
     # templates
     Case(
@@ -295,6 +324,38 @@ CASES = [
         expect=BRANCH_WRITE | {"member": 404},
     ),
     Case(
+        "GET",
+        "/api/v1/assessments/cycles/{id}/commitments/",
+        build=lambda w: {"path": {"id": commitment(w).cycle_id}},
+        expect={"admin": 200, "staff": 200, "secretary": 200, "committee": 200},
+    ),
+    Case(
+        "GET",
+        "/api/v1/assessments/commitments/{id}/",
+        build=lambda w: {"path": {"id": commitment(w).pk}},
+        expect=READERS,
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/assessments/commitments/{id}/",
+        build=commitment_patch(),
+        expect={"secretary": 200, "committee": 200, "staff": 403, "admin": 403, "member": 403},
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/assessments/commitments/{id}/",
+        note="too long",
+        build=commitment_patch(progress="进" * 2001),
+        expect={"secretary": 400, "committee": 400, "staff": 403, "admin": 403, "member": 403},
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/assessments/commitments/{id}/",
+        note="bad status",
+        build=commitment_patch(status="finished"),
+        expect={"secretary": 400, "committee": 400, "staff": 403, "admin": 403, "member": 403},
+    ),
+    Case(
         "POST",
         "/api/v1/assessments/cycles/{id}/evaluators/",
         build=cycle_with(
@@ -318,6 +379,18 @@ CASES = [
             lambda w: {"org": w.tree.branch_a.pk, "origin": "midterm", "description": "问题"},
         ),
         expect={"staff": 201, "admin": 403, "secretary": 403, "committee": 403},
+    ),
+    Case(
+        "GET",
+        "/api/v1/assessments/cycles/{id}/duty-reports/",
+        build=cycle_with_report,
+        expect={"admin": 200, "staff": 200, "secretary": 200, "committee": 200},
+    ),
+    Case(
+        "GET",
+        "/api/v1/assessments/cycles/{id}/problems/",
+        build=cycle_with_problem,
+        expect={"admin": 200, "staff": 200, "secretary": 200, "committee": 200},
     ),
     Case(
         "POST",
@@ -379,6 +452,12 @@ CASES = [
         "/api/v1/assessments/duty-reports/{id}/",
         build=lambda w: {"path": {"id": report(w).pk}},
         expect=READERS,
+    ),
+    Case(
+        "GET",
+        "/api/v1/assessments/duty-reports/to-vote/",
+        build=lambda w: (report(w, evaluator=w.users.staff), {"path": {}})[1],
+        expect=ALL_SIGNED_IN,  # everyone signed in gets their own list (empty unless chosen)
     ),
     Case(
         "POST",
