@@ -6,15 +6,17 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.scope import can, get_org_or_404, get_scoped_or_404, require_capability
 from apps.core.periods import Period, local_today
-from apps.members import selectors, services
+from apps.members import roster, selectors, services
 from apps.members.models import (
     DevelopmentStep,
     DuesMonth,
@@ -24,7 +26,15 @@ from apps.members.models import (
     PendingItem,
     Transfer,
 )
-from apps.members.views import WRITE, lifecycle_run, require_any, transfer_run
+from apps.members.views import (
+    WRITE,
+    XLSX,
+    export_org,
+    lifecycle_run,
+    require_any,
+    roster_export_response,
+    transfer_run,
+)
 
 
 def _member(request, pk) -> Member:
@@ -852,6 +862,50 @@ class TransferAct(APIView):
         )
 
 
+class XlsxRenderer(BaseRenderer):
+    """Lets a client ask for the workbook by `Accept`; errors still go out as JSON."""
+
+    media_type = XLSX
+    format = "xlsx"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return JSONRenderer().render(data)
+
+
+class ExportQuerySerializer(OrgQuerySerializer):
+    reveal = serializers.BooleanField(
+        required=False, default=False, help_text="导出完整身份证号和电话（需权限并说明原因）"
+    )
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RosterExport(APIView):
+    """The roster of `org`'s subtree (default: the user's topmost org) as .xlsx, the same
+    workbook as the export page: masked unless `reveal` with a `reason` by a user who may
+    reveal (403 otherwise). Every export is audited."""
+
+    renderer_classes = [JSONRenderer, XlsxRenderer]
+
+    @extend_schema(
+        parameters=[ExportQuerySerializer],
+        responses={(200, XLSX): OpenApiTypes.BINARY},
+    )
+    def get(self, request):
+        require_capability(request.user, "view")
+        params = _valid(ExportQuerySerializer, request.query_params)
+        org = params.get("org")
+        org = export_org(
+            request.user, get_org_or_404(request.user, org) if org is not None else None
+        )
+        data = roster.roster_export(
+            actor=request.user, org=org, reveal=params["reveal"], reason=params["reason"]
+        )
+        return roster_export_response(data, org)
+
+
 class WaiverSerializer(serializers.ModelSerializer):
     member_name = serializers.CharField(source="member.name", read_only=True)
     branch = serializers.IntegerField(source="member.branch_id", read_only=True)
@@ -947,6 +1001,7 @@ urlpatterns = [
     path("members/study/", StudySubtree.as_view()),
     path("members/dues/waivers/", WaiverList.as_view()),
     path("members/dues/waivers/<int:id>/decide/", WaiverDecide.as_view()),
+    path("members/export/", RosterExport.as_view()),
     path("members/transfers/", TransferList.as_view()),
     path("members/transfers/<int:id>/<str:action>/", TransferAct.as_view()),
     path("members/<int:id>/", MemberDetail.as_view()),

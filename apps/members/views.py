@@ -943,14 +943,29 @@ def roster_import(request: HttpRequest) -> HttpResponse:
     )
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_org(user, org):
+    """The org whose roster is exported: the one asked for (already scoped), else the user's
+    topmost visible org (pages and API)."""
+    if org is None:
+        org = orgs_visible_to(user).order_by("depth", "path").first()
+        if org is None:
+            raise Http404("未找到。")
+    return org
+
+
+def roster_export_response(data: bytes, org) -> HttpResponse:
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="roster-{org.code}.xlsx"'
+    return response
+
+
 @login_required
 def roster_export(request: HttpRequest) -> HttpResponse:
     require_capability(request.user, "view")
-    org = _org_param(request)
-    if org is None:
-        org = orgs_visible_to(request.user).order_by("depth", "path").first()
-        if org is None:
-            raise Http404("未找到。")
+    org = export_org(request.user, _org_param(request))
     form = forms.ExportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -963,12 +978,7 @@ def roster_export(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _errors_into(form, exc)
         else:
-            response = HttpResponse(
-                data,
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            response["Content-Disposition"] = f'attachment; filename="roster-{org.code}.xlsx"'
-            return response
+            return roster_export_response(data, org)
     return render(
         request,
         "members/export.html",

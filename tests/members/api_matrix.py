@@ -240,6 +240,13 @@ CASES = [
     Case("GET", "/api/v1/members/me/", expect={"member": 200}),
     Case("GET", "/api/v1/members/transfers/", expect=LIST),
     Case(
+        "GET",
+        "/api/v1/members/export/",
+        build=lambda w: {"path": {}, "query": {"org": w.tree.branch_a.pk}},
+        expect={**VIEWERS, "member": 403, "nobody": 403},
+        note="masked roster of a subtree; outsider 404",
+    ),
+    Case(
         "POST",
         "/api/v1/members/{id}/transfers/",
         build=lambda w: {

@@ -2,15 +2,19 @@
 (outsider 404, read-only 403, owner OK)."""
 
 import datetime as dt
+import io
 
 import pytest
+from openpyxl import load_workbook
 
 from apps.accounts.models import Role
-from apps.core.models import AuditEntry
+from apps.core.models import AuditAction, AuditEntry
 from apps.core.periods import local_today
 from apps.members import services
 from apps.members.models import MemberStatus, PendingItem, TransferState
+from apps.members.views import XLSX
 from tests.factories import MemberFactory, make_user
+from tests.members.helpers import id_for
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +261,61 @@ def test_reject_through_the_api_needs_a_reason_and_the_receiving_side(
     assert approved.state == TransferState.APPROVED
     r = api_for(town_b_staff).post(url, {"note": "未附党费交纳证明"}, format="json")
     assert r.status_code == 200 and r.json()["state"] == TransferState.REJECTED
+
+
+# --- roster export ----------------------------------------------------------------------------------
+@pytest.fixture
+def with_id(tree):
+    return services.member_create(
+        actor=None,
+        branch=tree.branch_a,
+        name="赵六",
+        gender="male",
+        id_number=id_for(dt.date(1980, 1, 1)),
+        phone="13812345678",
+    )
+
+
+def _rows(response):
+    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+
+
+def test_export_is_the_page_workbook_masked_and_audited(tree, users, api_for, with_id):
+    api = api_for(users.secretary)
+    r = api.get("/api/v1/members/export/", {"org": tree.branch_a.pk})
+    assert r.status_code == 200 and r["Content-Type"] == XLSX
+    assert r["Content-Disposition"].endswith(f'roster-{tree.branch_a.code}.xlsx"')
+    rows = _rows(r)
+    assert rows[0][:3] == ("姓名", "性别", "公民身份号码")
+    mine = next(row for row in rows if row[0] == "赵六")
+    assert with_id.id_number_masked in mine and "138****5678" in mine
+    assert not any(with_id.id_number in row or "13812345678" in row for row in rows)
+    entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
+    assert entry.actor == users.secretary and entry.changes["revealed"] is False
+    # asking for the workbook by Accept works too
+    r = api.get("/api/v1/members/export/", {"org": tree.branch_a.pk}, HTTP_ACCEPT=XLSX)
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+def test_export_reveal_needs_the_permission_and_a_reason(tree, users, api_for, with_id):
+    url = "/api/v1/members/export/"
+    q = {"org": tree.branch_a.pk, "reveal": "true"}
+    r = api_for(users.secretary).get(url, q)
+    assert r.status_code == 400 and r.json()["reason"] == ["导出完整个人信息须填写原因。"]
+    assert api_for(users.committee).get(url, {**q, "reason": "上报组织部"}).status_code == 403
+    assert not AuditEntry.objects.filter(action=AuditAction.EXPORT).exists()
+    r = api_for(users.secretary).get(url, {**q, "reason": "上报组织部"})
+    assert r.status_code == 200
+    assert any(with_id.id_number in row for row in _rows(r))
+    entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
+    assert entry.changes["revealed"] is True and entry.reason == "上报组织部"
+
+
+def test_export_scope_and_bad_parameters(tree, users, api_for, with_id):
+    url = "/api/v1/members/export/"
+    assert api_for(users.outsider).get(url, {"org": tree.branch_a.pk}).status_code == 404
+    r = api_for(users.secretary).get(url, {"org": tree.branch_a.pk, "reveal": "也许"})
+    assert r.status_code == 400 and "布尔" in r.json()["reveal"][0]
+    r = api_for(users.outsider).get(url)  # no org: the outsider's own subtree only
+    assert r.status_code == 200 and not any(row[0] == "赵六" for row in _rows(r))
+    assert api_for(users.member).get(url).status_code == 403
