@@ -734,27 +734,48 @@ class CycleProblems(APIView):
         return Response({"id": problem.pk, "state": problem.state}, status=201)
 
 
+def star_data(r, *, changes: bool = False) -> dict:
+    data = {
+        "id": r.pk,
+        "org": r.org_id,
+        "score": _d(r.score),
+        "rank": r.rank,
+        "stars": r.stars,
+        "by_score": r.by_score,
+        "limited_by": r.limited_by,
+    }
+    if changes:
+        data["org_name"] = r.org.name
+        data["changes"] = [
+            {
+                "from_stars": ch.from_stars,
+                "to_stars": ch.to_stars,
+                "reason": ch.reason,
+                "manual": ch.manual,
+                "at": ch.at,
+            }
+            for ch in r.changes.all()
+        ]
+    return data
+
+
 class CycleStars(APIView):
-    """POST: rate stars from the final scores (thresholds, five-star cap, vetoes, 软弱涣散)."""
+    """GET: the star ratings the user may see (the superior before publication, the subtree
+    after it) with every change and its reason. POST: rate stars from the final scores
+    (thresholds, five-star cap, vetoes, 软弱涣散)."""
+
+    @extend_schema(operation_id="assessments_cycle_stars_list", responses=J)
+    def get(self, request, pk: int):
+        cycle = selectors.cycle_for(request.user, pk)
+        return Response(
+            [star_data(r, changes=True) for r in selectors.stars_visible_to(request.user, cycle)]
+        )
 
     @extend_schema(request=None, responses=J)
     def post(self, request, pk: int):
         cycle = selectors.cycle_for(request.user, pk)
         ratings = services.stars_compute(actor=request.user, cycle=cycle)
-        return Response(
-            [
-                {
-                    "id": r.pk,
-                    "org": r.org_id,
-                    "score": _d(r.score),
-                    "rank": r.rank,
-                    "stars": r.stars,
-                    "by_score": r.by_score,
-                    "limited_by": r.limited_by,
-                }
-                for r in ratings
-            ]
-        )
+        return Response([star_data(r) for r in ratings])
 
 
 class ScorecardDetail(APIView):

@@ -278,6 +278,20 @@ def problems_visible_to(user, cycle: Cycle) -> QuerySet:
     )
 
 
+def stars_visible_to(user, cycle: Cycle) -> list[StarRating]:
+    """The cycle's star ratings in the user's subtree, with their StarChange history: after
+    publication for everyone who sees the org, before it only for the superior."""
+    rows = scoped(
+        StarRating.objects.filter(cycle=cycle)
+        .select_related("org")
+        .prefetch_related("changes")
+        .order_by("rank", "org__path"),
+        user,
+        path_field="org__path",
+    )
+    return [r for r in rows if results_public(user, cycle, r.org)]
+
+
 def duty_reports_visible_to(user, cycle: Cycle) -> QuerySet:
     return scoped(
         cycle.duty_reports.select_related("org", "secretary"), user, path_field="org__path"

@@ -393,6 +393,12 @@ CASES = [
         expect={"admin": 200, "staff": 200, "secretary": 200, "committee": 200},
     ),
     Case(
+        "GET",
+        "/api/v1/assessments/cycles/{id}/stars/",
+        build=lambda w: {"path": {"id": _cycle(w, "published").pk}},
+        expect={"admin": 200, "staff": 200, "secretary": 200, "committee": 200},
+    ),
+    Case(
         "POST",
         "/api/v1/assessments/cycles/{id}/stars/",
         build=cycle_with("review", {}),

@@ -216,3 +216,35 @@ def test_duty_report_list_and_to_vote(users, tree, api_for, branch_template, sec
     assert [(r["id"], r["voted"], r["my_vote"]) for r in to_vote] == [(report.pk, True, "good")]
     # not an evaluator: an empty list, not an error
     assert api_for(users.outsider).get("/api/v1/assessments/duty-reports/to-vote/").json() == []
+
+
+def test_stars_with_their_history_public_after_publication(users, tree, cycle, api_for):
+    from apps.assessments.models import StarRating
+    from tests.assessments.api_matrix import _review_all
+
+    for phase in ("midterm", "self_assessment", "review"):
+        svc.cycle_advance(
+            actor=users.staff, cycle=cycle, to_phase=phase, cutoff=dt.date(2026, 6, 1)
+        )
+    _review_all(type("W", (), {"users": users})(), cycle)
+    svc.stars_compute(actor=users.staff, cycle=cycle)
+    url = f"/api/v1/assessments/cycles/{cycle.pk}/stars/"
+    staff = api_for(users.staff).get(url).json()
+    assert {r["org"] for r in staff} == {tree.branch_a.pk, tree.branch_b.pk}
+    assert all(r["changes"] for r in staff)
+    assert api_for(users.secretary).get(url).json() == []  # not published yet
+    svc.cycle_advance(actor=users.staff, cycle=cycle, to_phase="published")
+    rating = StarRating.objects.get(cycle=cycle, org=tree.branch_a)
+    new = 1 if rating.stars != 1 else 2
+    svc.star_change(actor=users.staff, rating=rating, stars=new, reason="动态调整")
+    mine = api_for(users.secretary).get(url).json()
+    assert [r["org"] for r in mine] == [tree.branch_a.pk]
+    assert mine[0]["stars"] == new
+    assert mine[0]["changes"][-1] | {"at": None} == {
+        "from_stars": rating.stars,
+        "to_stars": new,
+        "reason": "动态调整",
+        "manual": True,
+        "at": None,
+    }
+    assert api_for(users.outsider).get(url).status_code == 404
