@@ -81,8 +81,12 @@ def held(tree, users, settings, tmp_path):
                 kinds=[str(k) for k in kinds],
                 when=at(2026, month, rng.randint(1, 28), 9),
                 party_group=group,
-                statuses=statuses,
+                statuses=statuses if kinds != [MeetingKind.TALK] else None,
                 minutes=f"{branch.name}{month}月会议记录{rng.random()}",
+                # a 谈心谈话 is between the people chosen (two here, both present)
+                attendee_ids=[m.pk for m in people[branch][:2]]
+                if kinds == [MeetingKind.TALK]
+                else None,
             )
     # one returned record, one never submitted
     counted = list(Meeting.objects.filter(state=MeetingState.SUBMITTED).order_by("id"))

@@ -42,9 +42,11 @@ def hold(
     party_group=None,
     statuses=None,
     submit=True,
+    attendee_ids=None,
     **record,
 ):
-    """Plan, record (all present unless `statuses` given) and submit a meeting."""
+    """Plan, record (all present unless `statuses` given) and submit a meeting. `attendee_ids`
+    picks the expected people (a 谈心谈话 has none by default)."""
     meeting = services.meeting_plan(
         actor=actor,
         branch=branch,
@@ -54,6 +56,7 @@ def hold(
         ends_at=when + dt.timedelta(hours=1),
         party_group=party_group,
         unplanned_reason="临时召开",
+        attendee_ids=attendee_ids,
     )
     rows = list(meeting.attendances.all())
     statuses = statuses or {}
