@@ -71,6 +71,14 @@ register(
     max_value=24,
 )
 register(
+    "members.activist_review_months",
+    6,
+    "积极分子考察间隔（月）",
+    "支部对入党积极分子培养教育考察的间隔月数（多地为每半年一次）；到期未考察的列入待办。",
+    min_value=1,
+    max_value=12,
+)
+register(
     "members.transfer_valid_days",
     30,
     "组织关系介绍信有效期（天）",
@@ -87,6 +95,10 @@ register(
     min_value=Decimal("0.20"),
     max_value=Decimal("1.00"),
 )
+
+
+def activist_review_months() -> int:
+    return int(rule_value("members.activist_review_months"))
 
 
 def publicity_working_days() -> int:

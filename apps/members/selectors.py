@@ -199,6 +199,7 @@ class DueItem:
 
 DUE_KINDS = {
     "talk": "待谈话",
+    "activist_review": "待考察积极分子",
     "may_candidate": "可确定为发展对象",
     "probation_ends": "本月预备期满",
     "confirmation_late": "预备期满未讨论转正",
@@ -239,6 +240,24 @@ def development_due(*, user, org: Org | None = None, today: dt.date | None = Non
                 False,
             )
         )
+    # 培养教育考察 (step 6) at least every `members.activist_review_months` (⚠️ local practice,
+    # default half a year), counted from the last review or from becoming 积极分子: listed
+    # from a month before it is due.
+    every = rules.activist_review_months()
+    for m in (
+        base.filter(status=MemberStatus.ACTIVIST)
+        .annotate(activist_on=_step_on(3), reviewed_on=_step_on(6))
+        .filter(activist_on__isnull=False)
+    ):
+        since = max(filter(None, (m.activist_on, m.reviewed_on)))
+        due = add_months(since, every)
+        if due <= today + dt.timedelta(days=30):
+            label = (
+                f"上次考察{m.reviewed_on:%Y-%m-%d}"
+                if m.reviewed_on
+                else f"{m.activist_on:%Y-%m-%d}确定为积极分子"
+            ) + f"，应于{due:%Y-%m-%d}前考察"
+            items.append(DueItem(m, "activist_review", label, due, due < today))
     month = Period.containing("month", today)
     for m in base.filter(
         status__in=PROBATIONARY_STATUSES,

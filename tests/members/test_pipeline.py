@@ -394,3 +394,26 @@ def test_due_list_contact_every_half_year_for_members_abroad_or_away(tree, users
         assert abroad.pk not in {
             i.member.pk for i in development_due(user=users.secretary) if i.kind == "contact_due"
         }
+
+
+def test_due_list_activist_review_every_half_year(tree, users):
+    """培养教育考察 at least every `members.activist_review_months` (⚠️, default 6): listed from a
+    month before it falls due, overdue after, cleared by a review (step 6)."""
+    m = MemberFactory(branch=tree.branch_a, status=S.ACTIVIST)
+    DevelopmentStep.objects.create(member=m, step=Step.ACTIVIST_CHOSEN, done_on=D(2026, 3, 1))
+
+    def review_items(day):
+        with time_machine.travel(dt.datetime(day.year, day.month, day.day, 10), tick=False):
+            return [
+                (i.overdue, i.due_on)
+                for i in development_due(user=users.secretary)
+                if i.kind == "activist_review" and i.member.pk == m.pk
+            ]
+
+    assert review_items(D(2026, 8, 1)) == []  # due 2026-09-01: 31 days ahead
+    assert review_items(D(2026, 8, 2)) == [(False, D(2026, 9, 1))]
+    assert review_items(D(2026, 9, 2)) == [(True, D(2026, 9, 1))]
+    DevelopmentStep.objects.create(member=m, step=Step.ACTIVIST_REVIEW, done_on=D(2026, 9, 5))
+    assert review_items(D(2026, 9, 6)) == []  # next one due 2027-03-05
+    rule_set(key="members.activist_review_months", value="3", actor=users.admin)
+    assert review_items(D(2026, 11, 6)) == [(False, D(2026, 12, 5))]
