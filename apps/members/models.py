@@ -682,7 +682,7 @@ class TransferEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    note = models.CharField(max_length=300, blank=True)
+    note = models.CharField("说明", max_length=300, blank=True)
 
     class Meta:
         ordering = ["transfer", "at", "id"]

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 
 from apps.core.audit import audit_log, diff, snapshot
-from apps.core.errors import RuleViolation
+from apps.core.errors import RuleViolation, check_lengths
 from apps.core.models import AuditAction
 from apps.core.periods import Period, add_months, add_years, local_today, years_between
 from apps.core.rules import rule_value
@@ -1641,8 +1641,7 @@ def member_transfer_close(*, actor, transfer: Transfer, to: str, note: str = "")
     note = (note or "").strip()
     if to == TransferState.REJECTED and not note:
         raise ValidationError({"note": ["请填写退回原因。"]})
-    if len(note) > 300:
-        raise ValidationError({"note": ["说明不能超过300字。"]})
+    check_lengths(TransferEvent, note=note)
     transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
     if transfer.state not in OPEN_TRANSFER_STATES:
         raise RuleViolation("该转接已结束。")
